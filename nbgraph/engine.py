@@ -1,0 +1,634 @@
+"""The autograd engine: tensors that remember how they were made.
+
+Read this file top to bottom in one sitting:
+
+1. ``Op`` -- one entry per operation: its forward (numpy in, numpy out), its
+   vector-Jacobian product (VJP: "given dL/d(out), what is dL/d(input)?") and
+   the formula text the drawings and explanations show.
+2. ``Tensor`` -- a numpy array plus the op and inputs that produced it.
+   Every arithmetic method records one node by calling ``apply``.
+3. ``backprop`` -- walks the recorded graph from the output back to the
+   leaves in reverse topological order, calling each op's VJP once and summing
+   the contributions a tensor receives from all of its uses (shared weights).
+
+Only numpy is imported. Everything else in nbgraph (graph IR, drawings,
+widgets, training) is built on the handful of names defined here.
+"""
+
+import contextlib
+import itertools
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "Tensor", "Op", "OPS", "tensor", "parameter", "no_grad", "scope",
+    "detect_anomaly", "define_op", "concat", "stack", "maximum", "where", "backprop",
+    "topological_order", "ShapeError", "NonFiniteError",
+]
+
+
+class ShapeError(ValueError):
+    """An operation got inputs whose shapes do not fit together."""
+
+
+class NonFiniteError(FloatingPointError):
+    """Raised under ``detect_anomaly()`` where a NaN or Inf first appears."""
+
+
+# ---------------------------------------------------------------------------
+# Global recording state: is grad recording on, which scope are we in, and are
+# we hunting for NaN/Inf. Plain module globals keep the hot path cheap.
+# ---------------------------------------------------------------------------
+
+_grad_enabled = True
+_scope_path = ""
+_anomaly = False
+_ids = itertools.count()
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Compute without recording: results are leaves with no history."""
+    global _grad_enabled
+    before, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = before
+
+
+@contextlib.contextmanager
+def scope(name):
+    """Tag every tensor created inside; nested scopes give paths like ``rnn/t=1``."""
+    global _scope_path
+    name = str(name)
+    if not name or "/" in name:
+        raise ValueError(f"scope name must be non-empty and contain no '/': got {name!r}")
+    before = _scope_path
+    _scope_path = f"{before}/{name}" if before else name
+    try:
+        yield
+    finally:
+        _scope_path = before
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Raise ``NonFiniteError`` at the first op whose output (or gradient) is NaN/Inf."""
+    global _anomaly
+    before, _anomaly = _anomaly, True
+    try:
+        yield
+    finally:
+        _anomaly = before
+
+
+# ---------------------------------------------------------------------------
+# The op table
+# ---------------------------------------------------------------------------
+
+class Op:
+    """One operation: forward, vector-Jacobian product and formula text.
+
+    ``forward(*arrays, **params) -> array``
+    ``vjp(g, out, *arrays, **params) -> one gradient per input`` (None where
+    an input gets no gradient, e.g. an integer index).
+    ``formula``: how the forward reads, with ``{0}``, ``{1}``... for the
+    inputs, ``{all}`` for all of them, ``{p}`` for the parameters.
+    ``local``: per input, the local derivative d(out)/d(input) as text.
+    """
+
+    __slots__ = ("name", "symbol", "forward", "vjp", "formula", "local")
+
+    def __init__(self, name, symbol, forward, vjp, formula, local=()):
+        self.name, self.symbol = name, symbol
+        self.forward, self.vjp = forward, vjp
+        self.formula, self.local = formula, local
+
+    def __repr__(self):
+        return f"Op({self.name!r})"
+
+
+OPS = {}
+
+
+def _entry(name, symbol, formula, local, forward, vjp):
+    OPS[name] = Op(name, symbol, forward, vjp, formula, local)
+
+
+def _sum_to(g, shape):
+    """Undo broadcasting: sum ``g`` over the axes that were stretched to reach it."""
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+def _expand(g, shape, axis, keepdims):
+    """Give a reduced gradient its reduced axes back so it broadcasts over the input."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, shape)
+
+
+def _matmul_vjp(g, out, a, b):
+    # Treat vectors as 1-row / 1-column matrices, then undo that at the end.
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    if a.ndim == 1 and b.ndim == 1:
+        g2 = np.reshape(g, (1, 1))
+    elif a.ndim == 1:
+        g2 = np.expand_dims(g, -2)
+    elif b.ndim == 1:
+        g2 = np.expand_dims(g, -1)
+    else:
+        g2 = g
+    ga = g2 @ np.swapaxes(b2, -1, -2)
+    gb = np.swapaxes(a2, -1, -2) @ g2
+    if a.ndim == 1:
+        ga = ga[..., 0, :]
+    if b.ndim == 1:
+        gb = gb[..., 0]
+    return ga, gb
+
+
+def _max_vjp(g, out, a, axis=None, keepdims=False):
+    # The gradient goes to the maximum; ties share it equally.
+    o = out if (axis is None or keepdims) else np.expand_dims(out, axis)
+    mask = a == o
+    share = mask / mask.sum(axis=axis, keepdims=True)
+    return (share * _expand(g, a.shape, axis, keepdims),)
+
+
+def _softmax(a, axis=-1):
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _log_softmax(a, axis=-1):
+    s = a - a.max(axis=axis, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+
+def _split(g, sizes, axis):
+    return tuple(np.split(g, np.cumsum(sizes)[:-1], axis=axis))
+
+
+# name, symbol, formula, local derivative text per input,
+# forward, vector-Jacobian product
+_entry("add", "+", "{0} + {1}", ("1", "1"),
+       lambda a, b: a + b,
+       lambda g, out, a, b: (g, g))
+_entry("sub", "-", "{0} - {1}", ("1", "-1"),
+       lambda a, b: a - b,
+       lambda g, out, a, b: (g, -g))
+_entry("mul", "*", "{0} * {1}", ("{1}", "{0}"),
+       lambda a, b: a * b,
+       lambda g, out, a, b: (g * b, g * a))
+_entry("div", "/", "{0} / {1}", ("1 / {1}", "-{0} / {1}²"),
+       lambda a, b: a / b,
+       lambda g, out, a, b: (g / b, -g * out / b))
+_entry("pow", "^", "{0}^{exponent}", ("{exponent} * {0}^({exponent} - 1)",),
+       lambda a, exponent: a ** exponent,
+       lambda g, out, a, exponent: (g * exponent * a ** (exponent - 1),))
+_entry("pow_t", "^", "{0}^{1}", ("{1} * {0}^({1} - 1)", "{0}^{1} * log({0})"),
+       lambda a, b: a ** b,
+       lambda g, out, a, b: (g * b * a ** (b - 1),
+                             g * out * np.log(np.where(a > 0, a, 1.0))))
+_entry("neg", "−", "-{0}", ("-1",),
+       lambda a: -a,
+       lambda g, out, a: (-g,))
+_entry("matmul", "@", "{0} @ {1}", ("(upstream) @ {1}ᵀ", "{0}ᵀ @ (upstream)"),
+       lambda a, b: a @ b,
+       _matmul_vjp)
+_entry("sum", "Σ", "sum({0}{p})", ("1",),
+       lambda a, axis=None, keepdims=False: a.sum(axis=axis, keepdims=keepdims),
+       lambda g, out, a, axis=None, keepdims=False: (_expand(g, a.shape, axis, keepdims),))
+_entry("mean", "mean", "mean({0}{p})", ("1 / n",),
+       lambda a, axis=None, keepdims=False: a.mean(axis=axis, keepdims=keepdims),
+       lambda g, out, a, axis=None, keepdims=False:
+           (_expand(g, a.shape, axis, keepdims) * (out.size / a.size),))
+_entry("max", "max", "max({0}{p})", ("1 at the maximum, else 0",),
+       lambda a, axis=None, keepdims=False: a.max(axis=axis, keepdims=keepdims),
+       _max_vjp)
+_entry("exp", "exp", "exp({0})", ("exp({0})",),
+       np.exp,
+       lambda g, out, a: (g * out,))
+_entry("log", "log", "log({0})", ("1 / {0}",),
+       np.log,
+       lambda g, out, a: (g / a,))
+_entry("sqrt", "√", "sqrt({0})", ("1 / (2 sqrt({0}))",),
+       np.sqrt,
+       lambda g, out, a: (g / (2.0 * out),))
+_entry("abs", "abs", "|{0}|", ("sign({0})",),
+       np.abs,
+       lambda g, out, a: (g * np.sign(a),))
+_entry("tanh", "tanh", "tanh({0})", ("1 - tanh({0})²",),
+       np.tanh,
+       lambda g, out, a: (g * (1.0 - out * out),))
+_entry("sigmoid", "σ", "σ({0})", ("σ({0}) (1 - σ({0}))",),
+       lambda a: 0.5 * (np.tanh(0.5 * a) + 1.0),   # = 1 / (1 + e^-a), never overflows
+       lambda g, out, a: (g * out * (1.0 - out),))
+_entry("relu", "relu", "relu({0})", ("1 if {0} > 0 else 0",),
+       lambda a: np.maximum(a, 0.0),
+       lambda g, out, a: (g * (a > 0),))
+_entry("softmax", "softmax", "softmax({0}{p})", ("s (δ - s)",),
+       _softmax,
+       lambda g, out, a, axis=-1: (out * (g - (g * out).sum(axis=axis, keepdims=True)),))
+_entry("log_softmax", "log softmax", "log_softmax({0}{p})", ("δ - softmax({0})",),
+       _log_softmax,
+       lambda g, out, a, axis=-1: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),))
+_entry("reshape", "reshape", "reshape({0}{p})", ("1 (moved)",),
+       lambda a, shape: a.reshape(shape),
+       lambda g, out, a, shape: (g.reshape(a.shape),))
+_entry("transpose", "ᵀ", "transpose({0}{p})", ("1 (moved)",),
+       lambda a, axes=None: np.transpose(a, axes),
+       lambda g, out, a, axes=None:
+           (np.transpose(g, None if axes is None else np.argsort(axes)),))
+
+
+def _getitem_vjp(g, out, a, index):
+    ga = np.zeros_like(a)
+    np.add.at(ga, index, g)   # add.at: a repeated integer index gets every share
+    return (ga,)
+
+
+_entry("getitem", "[ ]", "{0}[{index}]", ("1 at the picked elements",),
+       lambda a, index: a[index],
+       _getitem_vjp)
+_entry("concat", "concat", "concat({all}{p})", ("1 (moved)",),
+       lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+       lambda g, out, *xs, axis=0: _split(g, [x.shape[axis] for x in xs], axis))
+_entry("stack", "stack", "stack({all}{p})", ("1 (moved)",),
+       lambda *xs, axis=0: np.stack(xs, axis=axis),
+       lambda g, out, *xs, axis=0: tuple(np.moveaxis(g, axis, 0)))
+_entry("maximum", "max", "max({0}, {1})", ("1 where {0} wins", "1 where {1} wins"),
+       np.maximum,
+       lambda g, out, a, b: (g * (a >= b), g * (a < b)))
+_entry("where", "where", "where(cond, {0}, {1})", ("1 where cond", "1 where not cond"),
+       lambda a, b, cond: np.where(cond, a, b),
+       lambda g, out, a, b, cond: (g * cond, g * ~cond))
+
+
+# ---------------------------------------------------------------------------
+# Tensor
+# ---------------------------------------------------------------------------
+
+def _as_array(data, what="tensor data"):
+    if isinstance(data, Tensor):
+        return data.data
+    arr = np.asarray(data)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{what} must be real numbers (bool, int or float); got dtype "
+            f"{arr.dtype} from {type(data).__name__}: {str(data)[:60]!r}")
+    return arr.astype(np.float64, copy=True)
+
+
+def _const(value):
+    """Wrap a Python number or numpy array that meets a Tensor in an op."""
+    t = Tensor(_as_array(value, "a constant in an operation"), requires_grad=False)
+    t.kind = "const"
+    return t
+
+
+class Tensor:
+    """A float64 numpy array that records the op and inputs that produced it.
+
+    ``data`` and ``grad`` are numpy arrays of the same shape. ``kind`` is
+    ``"leaf"`` (made by ``ng.tensor``), ``"param"`` (a trainable weight),
+    ``"const"`` (a number or array that met a tensor) or ``"op"`` (a result).
+    """
+
+    __slots__ = ("data", "_grad", "name", "requires_grad", "kind", "scope",
+                 "_op", "_inputs", "_params", "_id", "__weakref__")
+    __array_ufunc__ = None      # `ndarray * tensor` must come to us, not numpy
+    __array_priority__ = 1000
+
+    def __init__(self, data, name=None, requires_grad=True):
+        self.data = data if type(data) is np.ndarray and data.dtype == np.float64 \
+            else _as_array(data)
+        self._grad = None
+        self.name = None if name is None else str(name)
+        self.requires_grad = bool(requires_grad)
+        self.kind = "leaf"
+        self.scope = _scope_path
+        self._op, self._inputs, self._params = None, (), None
+        self._id = next(_ids)
+
+    # -- gradient storage ---------------------------------------------------
+    @property
+    def grad(self):
+        """dL/d(this tensor), same shape as ``data`` (zeros before any backward)."""
+        if self._grad is None:
+            self._grad = np.zeros_like(self.data)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = None if value is None else _as_array(value, "grad")
+
+    def zero_grad(self):
+        self._grad = None
+
+    # -- small conveniences --------------------------------------------------
+    def named(self, name):
+        """Give the tensor a name for drawings and messages; returns the same tensor."""
+        self.name = str(name)
+        return self
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def op(self):
+        return self._op
+
+    @property
+    def inputs(self):
+        return self._inputs
+
+    @property
+    def params(self):
+        return dict(self._params or {})
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def item(self):
+        return self.data.item()
+
+    def numpy(self):
+        return self.data
+
+    def __float__(self):
+        return float(self.data)
+
+    def __len__(self):
+        return len(self.data)
+
+    def detach(self):
+        """The same numbers, cut off from the graph."""
+        return Tensor(self.data.copy(), name=self.name, requires_grad=False)
+
+    def label(self):
+        """How messages refer to this tensor: its name, else its op, else its kind."""
+        if self.name:
+            return repr(self.name)
+        if self._op is not None:
+            return f"the result of {self._op.name}"
+        return f"a {self.kind}"
+
+    def __repr__(self):
+        body = np.array2string(self.data, precision=4, threshold=20)
+        extra = f", name={self.name!r}" if self.name else ""
+        if self._grad is not None:
+            extra += f", grad={np.array2string(self._grad, precision=4, threshold=20)}"
+        return f"tensor({body}{extra})"
+
+    # -- operators: each one line, each recording one node -------------------
+    def __add__(self, o): return apply("add", self, o)
+    def __radd__(self, o): return apply("add", o, self)
+    def __sub__(self, o): return apply("sub", self, o)
+    def __rsub__(self, o): return apply("sub", o, self)
+    def __mul__(self, o): return apply("mul", self, o)
+    def __rmul__(self, o): return apply("mul", o, self)
+    def __truediv__(self, o): return apply("div", self, o)
+    def __rtruediv__(self, o): return apply("div", o, self)
+    def __matmul__(self, o): return apply("matmul", self, o)
+    def __rmatmul__(self, o): return apply("matmul", o, self)
+    def __neg__(self): return apply("neg", self)
+    def __pos__(self): return self
+    def __getitem__(self, index): return apply("getitem", self, index=_index(index))
+
+    def __pow__(self, o):
+        if isinstance(o, numbers.Real):
+            return apply("pow", self, exponent=float(o))
+        return apply("pow_t", self, o)
+
+    def __rpow__(self, o): return apply("pow_t", o, self)
+
+    def sum(self, axis=None, keepdims=False): return apply("sum", self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False): return apply("mean", self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False): return apply("max", self, axis=axis, keepdims=keepdims)
+    def exp(self): return apply("exp", self)
+    def log(self): return apply("log", self)
+    def sqrt(self): return apply("sqrt", self)
+    def abs(self): return apply("abs", self)
+    def tanh(self): return apply("tanh", self)
+    def sigmoid(self): return apply("sigmoid", self)
+    def relu(self): return apply("relu", self)
+    def softmax(self, axis=-1): return apply("softmax", self, axis=axis)
+    def log_softmax(self, axis=-1): return apply("log_softmax", self, axis=axis)
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return apply("transpose", self, axes=axes or None)
+
+    def reshape(self, *shape):
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return apply("reshape", self, shape=shape)
+
+    # -- backward -----------------------------------------------------------
+    def backward(self, grad=None):
+        """Backpropagate from this tensor; gradients *add* into every ``.grad``.
+
+        Calling it twice (or on two outputs) accumulates, which is how a weight
+        used in several places gets the sum of its uses. Call ``zero_grad``
+        (or ``optimizer.zero_grad()``) between training steps.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                f"backward() on {self.label()} (shape {self.shape}): it does not require "
+                "grad, so no gradient can flow. Make its inputs with requires_grad=True "
+                "(ng.tensor does by default) and do not build it inside ng.no_grad().")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() on {self.label()} with shape {self.shape}: only a single "
+                    "number can start backprop on its own. Reduce it first (e.g. .sum() or "
+                    ".mean()), or pass grad= an array of that shape.")
+            seed = np.ones_like(self.data)
+        else:
+            seed = _as_array(grad, "grad")
+            if seed.shape != self.shape:
+                raise ShapeError(
+                    f"backward() on {self.label()}: grad has shape {seed.shape} but the "
+                    f"tensor has shape {self.shape}")
+        grads = backprop([self], [seed])          # computes everything first ...
+        for t, g in grads.items():                # ... then writes: all or nothing
+            t._grad = g.copy() if t._grad is None else t._grad + g
+
+
+def _index(index):
+    """Indices that are tensors become plain integer arrays."""
+    if isinstance(index, Tensor):
+        return index.data.astype(np.intp)
+    if isinstance(index, tuple):
+        return tuple(i.data.astype(np.intp) if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def tensor(data, name=None, requires_grad=True):
+    """A leaf tensor (float64). Names show in drawings and error messages."""
+    return Tensor(data, name=name, requires_grad=requires_grad)
+
+
+def parameter(data, name=None):
+    """A trainable weight: a leaf that drawings mark as a parameter."""
+    t = Tensor(data, name=name, requires_grad=True)
+    t.kind = "param"
+    return t
+
+
+def define_op(name, symbol, formula, forward, vjp, local=()):
+    """Add your own op to the table; returns a function that applies it.
+
+    ``forward(*arrays, **params)`` and ``vjp(g, out, *arrays, **params)`` work
+    on numpy arrays, as the built-in entries above do. gradcheck tells you
+    whether your vjp is right.
+    """
+    if name in OPS:
+        raise ValueError(f"an op named {name!r} already exists")
+    _entry(name, symbol, formula, tuple(local), forward, vjp)
+    return lambda *args, **params: apply(name, *args, **params)
+
+
+def concat(tensors, axis=0):
+    return apply("concat", *tensors, axis=axis)
+
+
+def stack(tensors, axis=0):
+    return apply("stack", *tensors, axis=axis)
+
+
+def maximum(a, b):
+    return apply("maximum", a, b)
+
+
+def where(cond, a, b):
+    cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond).astype(bool)
+    return apply("where", a, b, cond=cond)
+
+
+# ---------------------------------------------------------------------------
+# Recording one node
+# ---------------------------------------------------------------------------
+
+def apply(name, *args, **params):
+    """Run op ``name`` forward on ``args`` and record the result as a node."""
+    op = OPS[name]
+    inputs = tuple(a if isinstance(a, Tensor) else _const(a) for a in args)
+    try:
+        data = op.forward(*[t.data for t in inputs], **params)
+    except (ValueError, IndexError, TypeError) as err:
+        shapes = ", ".join(f"{t.label()} {t.shape}" for t in inputs)
+        where_ = f" in scope {_scope_path!r}" if _scope_path else ""
+        raise ShapeError(f"{name} ({op.symbol}){where_} cannot combine {shapes}: {err}") from None
+    if type(data) is not np.ndarray or data.dtype != np.float64:
+        data = np.asarray(data, dtype=np.float64)
+    out = Tensor.__new__(Tensor)
+    out.data, out._grad, out.name, out.scope = data, None, None, _scope_path
+    out.kind, out._id = "op", next(_ids)
+    if _grad_enabled:
+        out.requires_grad = any(t.requires_grad for t in inputs)
+        out._op, out._inputs, out._params = op, inputs, params or None
+    else:
+        out.requires_grad, out._op, out._inputs, out._params = False, None, (), None
+    if _anomaly and not np.isfinite(data).all():
+        _raise_nonfinite(f"{name} ({op.symbol}) produced {_bad(data)}", inputs)
+    return out
+
+
+def _bad(a):
+    return "NaN" if np.isnan(a).any() else "Inf"
+
+
+def _raise_nonfinite(what, inputs):
+    names = ", ".join(f"{t.label()} {t.shape}" for t in inputs)
+    where_ = f" in scope {_scope_path!r}" if _scope_path else ""
+    raise NonFiniteError(f"{what}{where_}; inputs: {names}")
+
+
+# ---------------------------------------------------------------------------
+# Backpropagation
+# ---------------------------------------------------------------------------
+
+def topological_order(roots, grad_only=False):
+    """Every tensor the roots depend on, inputs before the tensors made from them.
+
+    Iterative depth-first search (no recursion limit); inputs are visited in
+    order, so the order is the same on every run.
+    """
+    order, seen = [], set()
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        t, done = stack.pop()
+        if done:
+            order.append(t)
+            continue
+        if t in seen or (grad_only and not t.requires_grad):
+            continue
+        seen.add(t)
+        stack.append((t, True))
+        for i in reversed(t._inputs):
+            if i not in seen:
+                stack.append((i, False))
+    return order
+
+
+def vjp(t, g):
+    """The input gradients of node ``t`` for upstream gradient ``g``, unbroadcast."""
+    ins = t._inputs
+    datas = [i.data for i in ins]
+    raw = t._op.vjp(g, t.data, *datas, **t._params) if t._params else t._op.vjp(g, t.data, *datas)
+    out = []
+    for inp, gi in zip(ins, raw):
+        if gi is None or not inp.requires_grad:
+            out.append(None)
+            continue
+        if type(gi) is not np.ndarray:      # numpy turns 0-d results into scalars
+            gi = np.asarray(gi, dtype=np.float64)
+        if gi.shape != inp.data.shape:
+            gi = _sum_to(gi, inp.data.shape)
+        out.append(gi)
+    return out
+
+
+def backprop(roots, seeds, record=None):
+    """Reverse-mode sweep. Returns {tensor: dL/dtensor} for every tensor on the way.
+
+    ``record(node, k, input, upstream, contribution)``, if given, is told of
+    every chain-rule product as it is made; the graph IR uses it to build the
+    step-by-step explanation from this very code.
+    """
+    order = topological_order(roots, grad_only=True)
+    grads = {}
+    for r, s in zip(roots, seeds):
+        grads[r] = s if r not in grads else grads[r] + s
+    for t in reversed(order):
+        g = grads.get(t)
+        if g is None or t._op is None:
+            continue
+        for k, (inp, gi) in enumerate(zip(t._inputs, vjp(t, g))):
+            if gi is None:
+                continue
+            if _anomaly and not np.isfinite(gi).all():
+                _raise_nonfinite(f"the gradient flowing from {t._op.name} ({t._op.symbol}) "
+                                 f"into {inp.label()} is {_bad(gi)}", t._inputs)
+            if record is not None:
+                record(t, k, inp, g, gi)
+            prev = grads.get(inp)
+            grads[inp] = gi if prev is None else prev + gi
+    return grads

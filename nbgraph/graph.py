@@ -1,0 +1,344 @@
+"""The graph IR: what the engine recorded, laid out as nodes, edges and steps.
+
+``ng.graph(*outputs)`` walks the tensors back from the outputs and numbers
+them in topological order (inputs first). It then offers two lists of steps:
+
+* ``forward_steps`` -- one per op node, in the order a forward pass computes
+  them: ``p = x + y = 1 + 3 = 4``.
+* ``backward_steps`` -- one per node that needs a gradient, from the output
+  back to the leaves. Each lists the chain-rule products that make up the
+  node's gradient (one per use of the node) and, for a node used several
+  times, their running sum: ``dg/dx = dg/dp · dp/dx = -3 · 1 = -3``.
+
+The backward numbers come from the engine's own ``backprop`` (the very VJP
+code ``Tensor.backward`` runs), told to report each product as it is made.
+Nothing here touches a tensor's ``.grad``. All of it is built on request,
+never while the engine records.
+"""
+
+import numpy as np
+
+from .engine import Tensor, backprop, topological_order, vjp
+
+__all__ = ["Graph", "Node", "Step", "Contribution", "graph", "fmt_number", "fmt_value"]
+
+
+# ---------------------------------------------------------------------------
+# Number formatting shared by explanations and drawings
+# ---------------------------------------------------------------------------
+
+def fmt_number(v):
+    """4.0 -> '4', -12.0 -> '-12', 0.123456 -> '0.1235', 1e-9 -> '1e-09'."""
+    v = float(v)
+    if np.isnan(v):
+        return "NaN"
+    if np.isinf(v):
+        return "Inf" if v > 0 else "-Inf"
+    if v == int(v) and abs(v) < 1e6:
+        return str(int(v))
+    return f"{v:.4g}"
+
+
+def fmt_shape(shape):
+    return "×".join(str(n) for n in shape) if shape else "scalar"
+
+
+def fmt_value(a):
+    """A number for a single value, else shape and a short summary."""
+    a = np.asarray(a)
+    if a.size == 1:
+        return fmt_number(a.reshape(()))
+    if a.size == 0:
+        return f"[{fmt_shape(a.shape)}] (empty)"
+    finite = np.isfinite(a)
+    if not finite.all():
+        bad = "NaN" if np.isnan(a).any() else "Inf"
+        return f"[{fmt_shape(a.shape)}] contains {bad} ({int((~finite).sum())} of {a.size})"
+    return (f"[{fmt_shape(a.shape)}] mean {fmt_number(a.mean())}, "
+            f"norm {fmt_number(np.sqrt((a * a).sum()))}")
+
+
+def _fmt_param(v):
+    if isinstance(v, slice):
+        parts = ["" if x is None else str(x) for x in (v.start, v.stop, v.step)]
+        return ":".join(parts[:2] if v.step is None else parts)
+    if isinstance(v, tuple):
+        return ", ".join(_fmt_param(x) for x in v)
+    if isinstance(v, np.ndarray):
+        return np.array2string(v, threshold=6, separator=",") if v.dtype != bool else f"mask[{fmt_shape(v.shape)}]"
+    if isinstance(v, float):
+        return fmt_number(v)
+    if v is Ellipsis:
+        return "..."
+    return str(v)
+
+
+# ---------------------------------------------------------------------------
+# Nodes and steps
+# ---------------------------------------------------------------------------
+
+class Node:
+    """One tensor in the graph. ``id`` is its position in topological order."""
+
+    __slots__ = ("id", "tensor", "label", "kind", "op", "params", "inputs", "users",
+                 "scope", "value", "requires_grad", "grad")
+
+    def __init__(self, id_, t, label):
+        self.id, self.tensor, self.label = id_, t, label
+        self.kind, self.op, self.params = t.kind, t._op, t._params or {}
+        self.scope, self.requires_grad = t.scope, t.requires_grad
+        self.value = t.data.copy()           # a snapshot: later in-place updates don't move it
+        self.inputs, self.users, self.grad = [], [], None
+
+    @property
+    def name(self):
+        return self.tensor.name
+
+    @property
+    def shape(self):
+        return self.value.shape
+
+    @property
+    def is_leaf(self):
+        return self.op is None
+
+    def formula(self, names):
+        """The op's formula with ``names`` (one string per input) put in."""
+        p = {k: _fmt_param(v) for k, v in self.params.items()}
+        shown = {k: v for k, v in self.params.items()
+                 if v is not None and not (k == "keepdims" and v is False)}
+        suffix = "".join(f", {k}={_fmt_param(v)}" for k, v in shown.items())
+        return self.op.formula.format(*names, all=", ".join(names), p=suffix, **p)
+
+    def __repr__(self):
+        return f"<Node {self.id} {self.label!r} {self.kind} {fmt_shape(self.shape)}>"
+
+
+class Contribution:
+    """One chain-rule product: how a use of a node adds to its gradient."""
+
+    __slots__ = ("user", "index", "upstream", "local", "product", "running")
+
+    def __init__(self, user, index, upstream, local, product, running):
+        self.user, self.index = user, index            # user node, which input of it
+        self.upstream, self.local = upstream, local    # dL/d(user), d(user)/d(node) or None
+        self.product, self.running = product, running  # this use's share, sum so far
+
+
+class Step:
+    """One step of the forward or backward pass; ``explanation`` is built on first read."""
+
+    __slots__ = ("graph", "phase", "index", "node", "contributions", "_text")
+
+    def __init__(self, graph, phase, index, node, contributions=()):
+        self.graph, self.phase, self.index, self.node = graph, phase, index, node
+        self.contributions, self._text = tuple(contributions), None
+
+    @property
+    def value(self):
+        """The node's value (forward) or its gradient (backward) at this step."""
+        n = self.graph.nodes[self.node]
+        return n.value if self.phase == "forward" else n.grad
+
+    @property
+    def explanation(self):
+        if self._text is None:
+            g = self.graph
+            self._text = g._explain_forward(self) if self.phase == "forward" else g._explain_backward(self)
+        return self._text
+
+    def __repr__(self):
+        return f"<Step {self.phase} {self.index + 1}: {self.explanation.splitlines()[0]}>"
+
+
+# ---------------------------------------------------------------------------
+# Graph
+# ---------------------------------------------------------------------------
+
+class Graph:
+    """Nodes (topological), edges, scopes, and the forward and backward steps."""
+
+    def __init__(self, outputs):
+        outputs = tuple(outputs)
+        if not outputs or not all(isinstance(o, Tensor) for o in outputs):
+            raise TypeError("ng.graph() takes one or more nbgraph Tensors")
+        self.outputs = outputs
+        order = topological_order(outputs)
+        self._of = {}
+        self.nodes = []
+        unnamed = 0
+        for t in order:
+            if t.name:
+                label = t.name
+            elif t.kind == "const" and t.data.size == 1:
+                label = fmt_number(t.data.reshape(()))
+            else:
+                unnamed += 1
+                label = f"{'c' if t.kind == 'const' else 'v'}{unnamed}"
+            node = Node(len(self.nodes), t, label)
+            self._of[t] = node
+            self.nodes.append(node)
+        self.edges = []
+        for node in self.nodes:
+            for k, inp in enumerate(node.tensor._inputs):
+                src = self._of[inp]
+                node.inputs.append(src.id)
+                src.users.append((node.id, k))
+                self.edges.append((src.id, node.id, k))
+        paths = set()
+        for node in self.nodes:
+            parts = node.scope.split("/") if node.scope else []
+            for i in range(1, len(parts) + 1):
+                paths.add("/".join(parts[:i]))
+        self.scopes = sorted(paths)
+        self.output_ids = [self._of[o].id for o in outputs]
+        self._forward = self._backward = None
+
+    # -- look-ups -------------------------------------------------------------
+    def __len__(self):
+        return len(self.nodes)
+
+    def node(self, key):
+        """A node by tensor, by id, or by name (the first node so named)."""
+        if isinstance(key, Tensor):
+            return self._of[key]
+        if isinstance(key, int):
+            return self.nodes[key]
+        for n in self.nodes:
+            if n.name == key:
+                return n
+        raise KeyError(f"no node named {key!r} in this graph")
+
+    @property
+    def loss_label(self):
+        return " + ".join(self.nodes[i].label for i in self.output_ids)
+
+    def first_nonfinite(self):
+        """The first node (forward order) whose value is NaN or Inf, else None.
+
+        If no value is non-finite, the first node whose gradient is; this is
+        where a NaN started, since every later node inherits it.
+        """
+        for n in self.nodes:
+            if not np.isfinite(n.value).all():
+                return n
+        self.backward_steps  # make sure gradients are known
+        for step in self.backward_steps:
+            n = self.nodes[step.node]
+            if n.grad is not None and not np.isfinite(n.grad).all():
+                return n
+        return None
+
+    # -- steps ------------------------------------------------------------------
+    @property
+    def forward_steps(self):
+        if self._forward is None:
+            ops = [n for n in self.nodes if n.op is not None]
+            self._forward = [Step(self, "forward", i, n.id) for i, n in enumerate(ops)]
+        return self._forward
+
+    @property
+    def backward_steps(self):
+        if self._backward is None:
+            self._backward = self._run_backward()
+        return self._backward
+
+    def _run_backward(self):
+        contributions = {}
+        of = self._of
+
+        def record(user_t, k, inp_t, upstream, product):
+            user, node = of[user_t], of[inp_t]
+            local = None
+            if user_t.data.size == 1 and inp_t.data.size == 1:
+                # d(user)/d(node) as a number: the same VJP, fed an upstream of 1.
+                local = vjp(user_t, np.ones_like(user_t.data))[k]
+            got = contributions.setdefault(node.id, [])
+            running = product if not got else got[-1].running + product
+            got.append(Contribution(user.id, k, upstream, local, product, running))
+
+        roots = [o for o in self.outputs if o.requires_grad]
+        grads = backprop(roots, [np.ones_like(o.data) for o in roots], record)
+        steps = []
+        for node in reversed(self.nodes):
+            g = grads.get(node.tensor)
+            if g is None:
+                continue
+            node.grad = np.array(g, dtype=np.float64)
+            steps.append(Step(self, "backward", len(steps), node.id,
+                              contributions.get(node.id, ())))
+        return steps
+
+    # -- explanations -------------------------------------------------------------
+    def _explain_forward(self, step):
+        n = self.nodes[step.node]
+        ins = [self.nodes[i] for i in n.inputs]
+        symbolic = n.formula([i.label for i in ins])
+        text = f"{n.label} = {symbolic}"
+        if n.value.size == 1 and all(i.value.size == 1 for i in ins):
+            numbers = n.formula([_paren(fmt_number(i.value.reshape(()))) for i in ins])
+            if numbers != symbolic:
+                text += f" = {numbers}"
+            return text + f" = {fmt_number(n.value.reshape(()))}"
+        shapes = ", ".join(f"{i.label} [{fmt_shape(i.shape)}]" for i in ins)
+        return f"{text}\n  from {shapes}\n  = {fmt_value(n.value)}"
+
+    def _explain_backward(self, step):
+        L = self.loss_label
+        n = self.nodes[step.node]
+        lines = []
+        if n.id in self.output_ids:
+            lines.append(f"d{L}/d{n.label} = 1  (the seed: the output's gradient with respect to itself)")
+        cs = step.contributions
+        for c in cs:
+            u = self.nodes[c.user]
+            via = ""
+            if len(cs) > 1 or n.id in self.output_ids:
+                twice = sum(d.user == c.user for d in cs) > 1
+                via = f"via {u.label}" + (f" (input {c.index + 1})" if twice else "") + ": "
+            chain = f"d{L}/d{u.label} · d{u.label}/d{n.label}"
+            local_text = u.op.local[c.index] if c.index < len(u.op.local) else ""
+            names = [self.nodes[i].label for i in u.inputs]
+            why = ""
+            if local_text:
+                why = (f"   (d{u.label}/d{n.label} = "
+                       f"{local_text.format(*names, all=', '.join(names), p='', **{k: _fmt_param(v) for k, v in u.params.items()})}"
+                       f" for {u.label} = {u.formula(names)})")
+            if c.local is not None:
+                lines.append(f"{via}d{L}/d{n.label} = {chain} = {fmt_number(c.upstream.reshape(()))} · "
+                             f"{_paren(fmt_number(c.local.reshape(())))} = {fmt_number(c.product.reshape(()))}{why}")
+            else:
+                lines.append(f"{via}d{L}/d{n.label} = {chain}{why}\n    "
+                             f"upstream {fmt_value(c.upstream)} -> {fmt_value(c.product)}")
+        if len(cs) + (n.id in self.output_ids) > 1:
+            if n.grad.size == 1:
+                parts = ([1.0] if n.id in self.output_ids else []) + [float(c.product.sum()) for c in cs]
+                total = " + ".join(_paren(fmt_number(p)) for p in parts)
+                lines.append(f"{n.label} is used {len(parts)} times, so its gradient is the sum: "
+                             f"d{L}/d{n.label} = {total} = {fmt_value(n.grad)}")
+            else:
+                lines.append(f"{n.label} is used {len(cs)} times; the sum of every use: "
+                             f"d{L}/d{n.label} = {fmt_value(n.grad)}")
+        elif not cs and n.id not in self.output_ids:
+            lines.append(f"d{L}/d{n.label} = {fmt_value(n.grad)}")
+        return "\n".join(lines)
+
+    # -- drawing (the render layer does the work) -------------------------------------
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from .render import render_svg
+        return {"image/svg+xml": render_svg(self)}
+
+    def __repr__(self):
+        return (f"<Graph: {len(self.nodes)} nodes, {len(self.forward_steps)} forward steps, "
+                f"output {self.loss_label}>")
+
+
+def _paren(s):
+    return f"({s})" if s.startswith("-") else s
+
+
+def graph(*outputs):
+    """The computational graph that produced ``outputs`` (one or more Tensors)."""
+    if len(outputs) == 1 and isinstance(outputs[0], (list, tuple)):
+        outputs = tuple(outputs[0])
+    return Graph(outputs)
