@@ -35,7 +35,7 @@ def _t(x):
 # The rest loads on first use, so `import nbgraph` stays light.
 _LAZY = {
     "show": "render", "to_dot": "render", "render_svg": "render",
-    "Stepper": "widgets", "LossPlot": "widgets",
+    "Stepper": "stepper", "LossPlot": "lossplot",
     "fit": "train", "History": "train",
     "nn": None, "optim": None, "datasets": None, "losses": None,
     "load_ipython_extension": "magics", "unload_ipython_extension": "magics",
