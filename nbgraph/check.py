@@ -108,7 +108,7 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_on_failu
         err = np.abs(analytic - numeric)
         rel = err / np.maximum(np.abs(numeric), 1e-12)
         bad = err > atol + rtol * np.abs(numeric)
-        worst = int(np.argmax(np.where(bad, err + 1e300, err))) if err.size else 0
+        worst = int(np.argmax(np.where(bad, err, -1.0) if bad.any() else err)) if err.size else 0
         idx = np.unravel_index(worst, leaf.shape) if leaf.shape else ()
         checks.append(InputCheck(
             name=leaf.name, shape=leaf.shape,

@@ -45,6 +45,7 @@ _grad_enabled = True
 _scope_path = ""
 _anomaly = False
 _ids = itertools.count()
+_F64 = np.dtype(np.float64)
 
 
 @contextlib.contextmanager
@@ -125,11 +126,16 @@ def _sum_to(g, shape):
     return g.sum(axis=axes, keepdims=True) if axes else g
 
 
-def _expand(g, shape, axis, keepdims):
-    """Give a reduced gradient its reduced axes back so it broadcasts over the input."""
+def _expand(g, a, axis, keepdims):
+    """Spread a reduced gradient back over every element of the input ``a``."""
     if axis is not None and not keepdims:
-        g = np.expand_dims(g, axis)
-    return np.broadcast_to(g, shape)
+        kept = list(a.shape)
+        for ax in (axis if isinstance(axis, tuple) else (axis,)):
+            kept[ax] = 1
+        g = g.reshape(kept)
+    out = np.empty_like(a)
+    out[...] = g
+    return out
 
 
 def _matmul_vjp(g, out, a, b):
@@ -158,7 +164,7 @@ def _max_vjp(g, out, a, axis=None, keepdims=False):
     o = out if (axis is None or keepdims) else np.expand_dims(out, axis)
     mask = a == o
     share = mask / mask.sum(axis=axis, keepdims=True)
-    return (share * _expand(g, a.shape, axis, keepdims),)
+    return (share * _expand(g, a, axis, keepdims),)
 
 
 def _softmax(a, axis=-1):
@@ -204,11 +210,11 @@ _entry("matmul", "@", "{0} @ {1}", ("(upstream) @ {1}ᵀ", "{0}ᵀ @ (upstream)"
        _matmul_vjp)
 _entry("sum", "Σ", "sum({0}{p})", ("1",),
        lambda a, axis=None, keepdims=False: a.sum(axis=axis, keepdims=keepdims),
-       lambda g, out, a, axis=None, keepdims=False: (_expand(g, a.shape, axis, keepdims),))
+       lambda g, out, a, axis=None, keepdims=False: (_expand(g, a, axis, keepdims),))
 _entry("mean", "mean", "mean({0}{p})", ("1 / n",),
        lambda a, axis=None, keepdims=False: a.mean(axis=axis, keepdims=keepdims),
        lambda g, out, a, axis=None, keepdims=False:
-           (_expand(g, a.shape, axis, keepdims) * (out.size / a.size),))
+           (_expand(g, a, axis, keepdims) * (out.size / a.size),))
 _entry("max", "max", "max({0}{p})", ("1 at the maximum, else 0",),
        lambda a, axis=None, keepdims=False: a.max(axis=axis, keepdims=keepdims),
        _max_vjp)
@@ -288,7 +294,11 @@ def _as_array(data, what="tensor data"):
 
 def _const(value):
     """Wrap a Python number or numpy array that meets a Tensor in an op."""
-    t = Tensor(_as_array(value, "a constant in an operation"), requires_grad=False)
+    if type(value) is float or type(value) is int:
+        data = np.array(value, dtype=np.float64)
+    else:
+        data = _as_array(value, "a constant in an operation")
+    t = Tensor(data, requires_grad=False)
     t.kind = "const"
     return t
 
@@ -307,7 +317,7 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data, name=None, requires_grad=True):
-        self.data = data if type(data) is np.ndarray and data.dtype == np.float64 \
+        self.data = data if type(data) is np.ndarray and data.dtype is _F64 \
             else _as_array(data)
         self._grad = None
         self.name = None if name is None else str(name)
@@ -468,7 +478,10 @@ class Tensor:
                     f"tensor has shape {self.shape}")
         grads = backprop([self], [seed])          # computes everything first ...
         for t, g in grads.items():                # ... then writes: all or nothing
-            t._grad = g.copy() if t._grad is None else t._grad + g
+            if t._grad is not None:
+                t._grad = t._grad + g
+            else:   # a leaf gets its own array: one op's VJP may hand the same one to two inputs
+                t._grad = g if t._op is not None else g.copy()
 
 
 def _index(index):
@@ -529,21 +542,27 @@ def where(cond, a, b):
 def apply(name, *args, **params):
     """Run op ``name`` forward on ``args`` and record the result as a node."""
     op = OPS[name]
-    inputs = tuple(a if isinstance(a, Tensor) else _const(a) for a in args)
+    inputs, datas, needs_grad = [], [], False
+    for a in args:
+        if not isinstance(a, Tensor):
+            a = _const(a)
+        inputs.append(a)
+        datas.append(a.data)
+        needs_grad = needs_grad or a.requires_grad
     try:
-        data = op.forward(*[t.data for t in inputs], **params)
+        data = op.forward(*datas, **params) if params else op.forward(*datas)
     except (ValueError, IndexError, TypeError) as err:
         shapes = ", ".join(f"{t.label()} {t.shape}" for t in inputs)
         where_ = f" in scope {_scope_path!r}" if _scope_path else ""
         raise ShapeError(f"{name} ({op.symbol}){where_} cannot combine {shapes}: {err}") from None
-    if type(data) is not np.ndarray or data.dtype != np.float64:
+    if type(data) is not np.ndarray or data.dtype is not _F64:
         data = np.asarray(data, dtype=np.float64)
     out = Tensor.__new__(Tensor)
     out.data, out._grad, out.name, out.scope = data, None, None, _scope_path
     out.kind, out._id = "op", next(_ids)
     if _grad_enabled:
-        out.requires_grad = any(t.requires_grad for t in inputs)
-        out._op, out._inputs, out._params = op, inputs, params or None
+        out.requires_grad = needs_grad
+        out._op, out._inputs, out._params = op, tuple(inputs), params or None
     else:
         out.requires_grad, out._op, out._inputs, out._params = False, None, (), None
     if _anomaly and not np.isfinite(data).all():
@@ -613,11 +632,19 @@ def backprop(roots, seeds, record=None):
     every chain-rule product as it is made; the graph IR uses it to build the
     step-by-step explanation from this very code.
     """
-    order = topological_order(roots, grad_only=True)
+    # A tensor is always made after its inputs, so sorting by creation number
+    # (newest first) visits every tensor after all the tensors that use it:
+    # by then its gradient has received every contribution.
+    seen, todo = set(roots), list(roots)
+    while todo:
+        for inp in todo.pop()._inputs:
+            if inp.requires_grad and inp not in seen:
+                seen.add(inp)
+                todo.append(inp)
     grads = {}
     for r, s in zip(roots, seeds):
         grads[r] = s if r not in grads else grads[r] + s
-    for t in reversed(order):
+    for t in sorted(seen, key=_creation, reverse=True):
         g = grads.get(t)
         if g is None or t._op is None:
             continue
@@ -632,3 +659,7 @@ def backprop(roots, seeds, record=None):
             prev = grads.get(inp)
             grads[inp] = gi if prev is None else prev + gi
     return grads
+
+
+def _creation(t):
+    return t._id
