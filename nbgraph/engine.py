@@ -458,6 +458,10 @@ class Tensor:
         used in several places gets the sum of its uses. Call ``zero_grad``
         (or ``optimizer.zero_grad()``) between training steps.
         """
+        if not _grad_enabled:
+            raise RuntimeError(
+                f"backward() on {self.label()} was called inside ng.no_grad(), where nothing "
+                "is recorded or differentiated. Call it after the `with ng.no_grad():` block.")
         if not self.requires_grad:
             raise RuntimeError(
                 f"backward() on {self.label()} (shape {self.shape}): it does not require "
