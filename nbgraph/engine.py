@@ -281,25 +281,26 @@ _entry("where", "where", "where(cond, {0}, {1})", ("1 where cond", "1 where not 
 # Tensor
 # ---------------------------------------------------------------------------
 
-def _as_array(data, what="tensor data"):
+def _as_array(data, what="tensor data", copy=True):
     if isinstance(data, Tensor):
-        return data.data
+        data = data.data
     arr = np.asarray(data)
     if arr.dtype.kind not in "biuf":
         raise TypeError(
             f"{what} must be real numbers (bool, int or float); got dtype "
             f"{arr.dtype} from {type(data).__name__}: {str(data)[:60]!r}")
-    return arr.astype(np.float64, copy=True)
+    return arr.astype(np.float64, copy=copy)
 
 
 def _const(value):
     """Wrap a Python number or numpy array that meets a Tensor in an op."""
     if type(value) is float or type(value) is int:
         data = np.array(value, dtype=np.float64)
-    else:
-        data = _as_array(value, "a constant in an operation")
-    t = Tensor(data, requires_grad=False)
-    t.kind = "const"
+    else:                       # no copy: the graph snapshots values when drawn
+        data = _as_array(value, "a constant in an operation", copy=False)
+    t = Tensor.__new__(Tensor)
+    t.data, t._grad, t.name, t.requires_grad, t.kind = data, None, None, False, "const"
+    t.scope, t._op, t._inputs, t._params, t._id = _scope_path, None, (), None, next(_ids)
     return t
 
 
@@ -317,8 +318,7 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data, name=None, requires_grad=True):
-        self.data = data if type(data) is np.ndarray and data.dtype is _F64 \
-            else _as_array(data)
+        self.data = _as_array(data)
         self._grad = None
         self.name = None if name is None else str(name)
         self.requires_grad = bool(requires_grad)
@@ -473,7 +473,7 @@ class Tensor:
                     f"backward() on {self.label()} with shape {self.shape}: only a single "
                     "number can start backprop on its own. Reduce it first (e.g. .sum() or "
                     ".mean()), or pass grad= an array of that shape.")
-            seed = np.ones_like(self.data)
+            seed = np.ones(self.data.shape)
         else:
             seed = _as_array(grad, "grad")
             if seed.shape != self.shape:
@@ -614,18 +614,20 @@ def topological_order(roots, grad_only=False):
 def vjp(t, g):
     """The input gradients of node ``t`` for upstream gradient ``g``, unbroadcast."""
     ins = t._inputs
-    datas = [i.data for i in ins]
-    raw = t._op.vjp(g, t.data, *datas, **t._params) if t._params else t._op.vjp(g, t.data, *datas)
+    if t._params:
+        raw = t._op.vjp(g, t.data, *[i.data for i in ins], **t._params)
+    else:
+        raw = t._op.vjp(g, t.data, *[i.data for i in ins])
     out = []
     for inp, gi in zip(ins, raw):
-        if gi is None or not inp.requires_grad:
+        if gi is not None and inp.requires_grad:
+            if type(gi) is not np.ndarray:      # numpy turns 0-d results into scalars
+                gi = np.asarray(gi, dtype=np.float64)
+            if gi.shape != inp.data.shape:      # undo broadcasting
+                gi = _sum_to(gi, inp.data.shape)
+            out.append(gi)
+        else:
             out.append(None)
-            continue
-        if type(gi) is not np.ndarray:      # numpy turns 0-d results into scalars
-            gi = np.asarray(gi, dtype=np.float64)
-        if gi.shape != inp.data.shape:
-            gi = _sum_to(gi, inp.data.shape)
-        out.append(gi)
     return out
 
 
@@ -648,19 +650,21 @@ def backprop(roots, seeds, record=None):
     grads = {}
     for r, s in zip(roots, seeds):
         grads[r] = s if r not in grads else grads[r] + s
+    get, anomaly = grads.get, _anomaly
     for t in sorted(seen, key=_creation, reverse=True):
-        g = grads.get(t)
+        g = get(t)
         if g is None or t._op is None:
             continue
-        for k, (inp, gi) in enumerate(zip(t._inputs, vjp(t, g))):
+        for k, gi in enumerate(vjp(t, g)):
             if gi is None:
                 continue
-            if _anomaly and not np.isfinite(gi).all():
+            inp = t._inputs[k]
+            if anomaly and not np.isfinite(gi).all():
                 _raise_nonfinite(f"the gradient flowing from {t._op.name} ({t._op.symbol}) "
                                  f"into {inp.label()} is {_bad(gi)}", t._inputs)
             if record is not None:
                 record(t, k, inp, g, gi)
-            prev = grads.get(inp)
+            prev = get(inp)
             grads[inp] = gi if prev is None else prev + gi
     return grads
 
