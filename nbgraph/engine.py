@@ -422,6 +422,14 @@ class Tensor:
     def __pos__(self): return self
     def __getitem__(self, index): return apply("getitem", self, index=_index(index))
 
+    # Comparisons give plain boolean arrays (masks for ng.where); they are not
+    # differentiable, so they record nothing. (== is left alone: tensors are
+    # dictionary keys in backprop.)
+    def __lt__(self, o): return self.data < _as_array(o, copy=False)
+    def __le__(self, o): return self.data <= _as_array(o, copy=False)
+    def __gt__(self, o): return self.data > _as_array(o, copy=False)
+    def __ge__(self, o): return self.data >= _as_array(o, copy=False)
+
     def __pow__(self, o):
         if isinstance(o, numbers.Real):
             return apply("pow", self, exponent=float(o))

@@ -386,3 +386,13 @@ def test_import_is_light():
             "('ipywidgets', 'matplotlib', 'IPython', 'graphviz')]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_comparisons_give_masks_for_where():
+    t = ng.tensor([-1.0, 2.0, 0.0], name="t")
+    mask = t > 0
+    assert mask.dtype == bool and mask.tolist() == [False, True, False]
+    out = ng.where(t > 0, t, t * 0.1)
+    out.sum().backward()
+    np.testing.assert_allclose(t.grad, [0.1, 1.0, 0.1])
+    assert {t: 1}[t] == 1          # tensors stay hashable
