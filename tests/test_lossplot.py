@@ -1,0 +1,158 @@
+"""ng.LossPlot: one reused Agg figure, PNG bytes into an ipywidgets.Image, throttled."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import nbgraph as ng
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+class FakeClock:
+    """A clock the test moves by hand: no sleeps, no timing flakiness."""
+
+    def __init__(self, t=0.0):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def test_lossplot_is_an_image_widget_with_css_class():
+    import ipywidgets
+    plot = ng.LossPlot(clock=FakeClock())
+    assert isinstance(plot.widget, ipywidgets.Image)
+    assert "nbgraph-lossplot" in plot.widget._dom_classes
+    assert plot.png.startswith(PNG)
+    bundle = plot._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_image_bytes_change_between_redraws():
+    clock = FakeClock()
+    plot = ng.LossPlot(clock=clock)
+    first = plot.png
+    assert plot.redraws == 1                     # the empty axes, straight away
+    assert plot.update(0, 1.0) is False          # too soon after that
+    assert plot.png == first
+    clock.t = 0.25
+    assert plot.update(1, 0.5) is True
+    second = plot.png
+    assert second != first and second.startswith(PNG)
+    clock.t = 0.5
+    plot.update(2, 0.2)
+    assert plot.png != second
+
+
+def test_redraws_are_throttled_to_one_per_interval():
+    clock = FakeClock()
+    plot = ng.LossPlot(clock=clock, interval=0.2)
+    for step in range(1000):                     # 1000 updates over 10 simulated seconds
+        clock.t = step * 0.01
+        plot.update(step, 1.0 / (step + 1))
+    assert len(plot.losses) == 1000
+    # one redraw per 0.2 s of simulated time (+ the first one)
+    assert 48 <= plot.redraws <= 52, plot.redraws
+    # the axes are rebuilt only when the limits jump, not on every redraw
+    assert plot.full_redraws <= 8, plot.full_redraws
+    before = plot.redraws
+    plot.close()                                 # the final state is always drawn
+    assert plot.redraws == before + 1
+    plot.close()                                 # nothing new: nothing to draw
+    assert plot.redraws == before + 1
+
+
+def test_slow_redraws_are_spaced_out_by_the_time_budget():
+    clock = FakeClock()
+
+    class SlowPlot(ng.LossPlot):
+        def _draw(self):
+            clock.t += 0.1                       # pretend a redraw takes 100 ms
+            super()._draw()
+
+    plot = SlowPlot(clock=clock, interval=0.2, budget=0.05)
+    for step in range(1000):
+        clock.t += 0.01
+        plot.update(step, 1.0)
+    # 10 s of loop + 0.1 s per redraw; at most 5 % of the time drawing
+    drawing = plot.redraws * 0.1
+    assert drawing <= 0.06 * clock.t, (plot.redraws, clock.t)
+    assert plot.redraws >= 3
+
+
+def test_context_manager_draws_the_final_state():
+    clock = FakeClock()
+    with ng.LossPlot(clock=clock) as plot:
+        for step in range(10):
+            plot.update(step, 10.0 - step)       # the clock never moves: no redraw
+        assert plot.redraws == 1
+    assert plot.redraws == 2 and not plot._dirty
+    x, y = plot.line.get_data()
+    np.testing.assert_array_equal(y, 10.0 - np.arange(10))
+
+
+def test_second_series_log_scale_and_twin_axis():
+    clock = FakeClock()
+    plot = ng.LossPlot(second="accuracy", second_axis=True, log=True, clock=clock)
+    for step in range(50):
+        clock.t += 0.05
+        plot.update(step, np.exp(-0.1 * step), second=step / 50)
+    plot.close()
+    assert plot.ax.get_yscale() == "log"
+    assert plot.ax2 is not None
+    lo, hi = plot.ax.get_ylim()
+    assert lo <= np.exp(-4.9) and hi >= 1.0
+    assert plot.line2.get_data()[1][-1] == pytest.approx(49 / 50)
+    assert plot.png.startswith(PNG)
+    # a missing second value is a gap, not an error
+    plot.update(50, 0.1)
+    assert np.isnan(plot.seconds[-1])
+
+
+def test_many_points_are_thinned_for_drawing():
+    plot = ng.LossPlot(clock=FakeClock(), max_points=500)
+    for step in range(5000):
+        plot.record(step, 1.0)
+    plot.redraw()
+    assert len(plot.line.get_data()[0]) == 500
+    assert len(plot.losses) == 5000
+
+
+def test_boundary_plot_changes_with_the_model():
+    from nbgraph.lossplot import BoundaryPlot
+    X, y = ng.datasets.moons(60, seed=0)
+    w = [1.0]
+    view = BoundaryPlot(X, y, lambda P: 1 / (1 + np.exp(-w[0] * (P[:, 0] - 0.5))))
+    assert "nbgraph-boundary" in view.widget._dom_classes
+    view.redraw()
+    a = bytes(view.widget.value)
+    w[0] = -1.0
+    view.redraw()
+    assert a.startswith(PNG) and bytes(view.widget.value) != a
+
+
+def _run(code):
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_no_pyplot_and_lazy_imports():
+    result = _run("""
+        import sys
+        import nbgraph as ng
+        X, y = ng.datasets.moons(40)
+        m = ng.nn.MLP(2, [4, 1], seed=0)
+        ng.fit(m, X, y, loss="hinge", epochs=3, live=False)
+        ng.optim, ng.losses
+        assert "ipywidgets" not in sys.modules, "nbgraph (no live output) imported ipywidgets"
+        assert "matplotlib" not in sys.modules, "nbgraph (no live output) imported matplotlib"
+        plot = ng.LossPlot()
+        plot.update(0, 1.0); plot.close()
+        assert "matplotlib.pyplot" not in sys.modules, "LossPlot imported pyplot"
+        print("ok")
+    """)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr
