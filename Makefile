@@ -9,6 +9,7 @@
 #   PYTHON=python3         interpreter the venv is created from
 #   PYTEST_ARGS=...        extra pytest arguments, e.g. PYTEST_ARGS='tests/browser -x'
 #   CHROMIUM=/usr/bin/chromium
+#   LAB_PORT=8888 LAB_IP=127.0.0.1 LAB_ARGS=...   for make lab
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -22,6 +23,8 @@ CHROMIUM ?= /usr/bin/chromium
 # A font Chromium can draw text with; without one, screenshots show empty boxes.
 FONT     ?= /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 LAB_NOTEBOOK ?= notebooks/01_computational_graphs.ipynb
+LAB_IP   ?= 127.0.0.1
+LAB_PORT ?= 8888
 SANITIZE := tests/nbval_sanitize.cfg
 
 NBVAL_ARGS := --nbval-lax --nbval-current-env
@@ -77,16 +80,23 @@ browser-deps:
 	fi
 
 test: $(STAMP_TEST) browser-deps
-	@rc=0; PATH="$(VBIN):$$PATH" $(VPY) -m pytest $(NBVAL_ARGS) $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; PATH="$(VBIN):$$PATH" NBGRAPH_CHROMIUM="$(CHROMIUM)" $(VPY) -m pytest $(NBVAL_ARGS) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected NO tests (exit 5) - treating as failure"; fi; \
 	exit $$rc
 
 lab: $(STAMP_LAB)
-	@target="$(LAB_NOTEBOOK)"; \
-	if [ ! -e "$$target" ]; then echo "note: $$target does not exist yet; opening notebooks/"; target=notebooks; mkdir -p notebooks; fi; \
+	@nb="$(LAB_NOTEBOOK)"; mkdir -p notebooks; \
+	if [ -e "$$nb" ]; then path="$${nb#notebooks/}"; \
+	else echo "note: $$nb does not exist yet; opening the notebooks/ folder"; path=""; fi; \
+	token="$$($(VPY) -c 'import secrets; print(secrets.token_hex(24))')"; \
 	root=""; if [ "$$(id -u)" = 0 ]; then root="--allow-root"; fi; \
-	echo "Starting JupyterLab on $$target (Ctrl-C to stop). Open the http://127.0.0.1:... URL with the token printed below."; \
-	PATH="$(VBIN):$$PATH" exec $(VPY) -m jupyterlab --no-browser --ip=127.0.0.1 $$root $(LAB_ARGS) "$$target"
+	echo "================================================================"; \
+	echo " JupyterLab (Ctrl-C to stop) - open:"; \
+	echo "   http://$(LAB_IP):$(LAB_PORT)/lab/tree/$$path?token=$$token"; \
+	echo "================================================================"; \
+	PATH="$(VBIN):$$PATH" exec $(VPY) -m jupyterlab --no-browser \
+		--ServerApp.ip=$(LAB_IP) --ServerApp.port=$(LAB_PORT) --ServerApp.port_retries=0 \
+		--ServerApp.root_dir=notebooks --IdentityProvider.token="$$token" $$root $(LAB_ARGS)
 
 bench: $(STAMP_BENCH)
 	@shopt -s nullglob; scripts=(benchmarks/bench_*.py); \
