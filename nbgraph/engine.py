@@ -90,11 +90,14 @@ def detect_anomaly():
 # ---------------------------------------------------------------------------
 
 class Op:
-    """One operation: forward, vector-Jacobian product and formula text.
+    """One operation: forward, vector-Jacobian products and formula text.
 
-    ``forward(*arrays, **params) -> array``
-    ``vjp(g, out, *arrays, **params) -> one gradient per input`` (None where
-    an input gets no gradient, e.g. an integer index).
+    ``forward(*arrays, **params) -> array``.
+    ``vjp``: one function per input, ``(g, out, *arrays, **params) -> array``:
+    given g = dL/d(out), the gradient dL/d(that input). Only the inputs that
+    need a gradient get their function called. (Ops that take any number of
+    inputs, ``concat`` and ``stack``, have one function ``(k, g, out, *arrays,
+    **params)`` for input k.)
     ``formula``: how the forward reads, with ``{0}``, ``{1}``... for the
     inputs, ``{all}`` for all of them, ``{p}`` for the parameters.
     ``local``: per input, the local derivative d(out)/d(input) as text.
@@ -114,8 +117,11 @@ class Op:
 OPS = {}
 
 
-def _entry(name, symbol, formula, local, forward, vjp):
-    OPS[name] = Op(name, symbol, forward, vjp, formula, local)
+_VARIADIC = {"concat", "stack"}
+
+
+def _entry(name, symbol, formula, local, forward, *vjp):
+    OPS[name] = Op(name, symbol, forward, vjp[0] if name in _VARIADIC else vjp, formula, local)
 
 
 def _sum_to(g, shape):
@@ -138,25 +144,24 @@ def _expand(g, a, axis, keepdims):
     return out
 
 
-def _matmul_vjp(g, out, a, b):
-    # Treat vectors as 1-row / 1-column matrices, then undo that at the end.
-    a2 = a[None, :] if a.ndim == 1 else a
-    b2 = b[:, None] if b.ndim == 1 else b
-    if a.ndim == 1 and b.ndim == 1:
-        g2 = np.reshape(g, (1, 1))
-    elif a.ndim == 1:
-        g2 = np.expand_dims(g, -2)
-    elif b.ndim == 1:
-        g2 = np.expand_dims(g, -1)
-    else:
-        g2 = g
-    ga = g2 @ np.swapaxes(b2, -1, -2)
-    gb = np.swapaxes(a2, -1, -2) @ g2
-    if a.ndim == 1:
-        ga = ga[..., 0, :]
-    if b.ndim == 1:
-        gb = gb[..., 0]
-    return ga, gb
+def _swap(m):
+    return m.T if m.ndim == 2 else np.swapaxes(m, -1, -2)
+
+
+def _matmul_vjp_a(g, out, a, b):
+    if a.ndim == 1:             # vector @ ...: dL/da = b @ g (over b's columns)
+        return b * g if b.ndim == 1 else (np.expand_dims(g, -2) @ _swap(b))[..., 0, :]
+    if b.ndim == 1:             # matrix @ vector
+        return np.expand_dims(g, -1) * b
+    return g @ _swap(b)
+
+
+def _matmul_vjp_b(g, out, a, b):
+    if b.ndim == 1:             # ... @ vector: dL/db = aᵀ @ g
+        return a * g if a.ndim == 1 else (_swap(a) @ np.expand_dims(g, -1))[..., 0]
+    if a.ndim == 1:             # vector @ matrix
+        return np.expand_dims(a, -1) * np.expand_dims(g, -2)
+    return _swap(a) @ g
 
 
 def _max_vjp(g, out, a, axis=None, keepdims=False):
@@ -164,7 +169,7 @@ def _max_vjp(g, out, a, axis=None, keepdims=False):
     o = out if (axis is None or keepdims) else np.expand_dims(out, axis)
     mask = a == o
     share = mask / mask.sum(axis=axis, keepdims=True)
-    return (share * _expand(g, a, axis, keepdims),)
+    return share * _expand(g, a, axis, keepdims)
 
 
 def _softmax(a, axis=-1):
@@ -177,104 +182,108 @@ def _log_softmax(a, axis=-1):
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
 
 
-def _split(g, sizes, axis):
-    return tuple(np.split(g, np.cumsum(sizes)[:-1], axis=axis))
+def _getitem_vjp(g, out, a, index):
+    ga = np.zeros_like(a)
+    np.add.at(ga, index, g)   # add.at: a repeated integer index gets every share
+    return ga
+
+
+def _concat_vjp(k, g, out, *xs, axis=0):
+    start = sum(x.shape[axis] for x in xs[:k])
+    return np.take(g, range(start, start + xs[k].shape[axis]), axis=axis)
 
 
 # name, symbol, formula, local derivative text per input,
-# forward, vector-Jacobian product
+# forward, then one vector-Jacobian product per input
 _entry("add", "+", "{0} + {1}", ("1", "1"),
        lambda a, b: a + b,
-       lambda g, out, a, b: (g, g))
+       lambda g, out, a, b: g,
+       lambda g, out, a, b: g)
 _entry("sub", "-", "{0} - {1}", ("1", "-1"),
        lambda a, b: a - b,
-       lambda g, out, a, b: (g, -g))
+       lambda g, out, a, b: g,
+       lambda g, out, a, b: -g)
 _entry("mul", "*", "{0} * {1}", ("{1}", "{0}"),
        lambda a, b: a * b,
-       lambda g, out, a, b: (g * b, g * a))
+       lambda g, out, a, b: g * b,
+       lambda g, out, a, b: g * a)
 _entry("div", "/", "{0} / {1}", ("1 / {1}", "-{0} / {1}²"),
        lambda a, b: a / b,
-       lambda g, out, a, b: (g / b, -g * out / b))
+       lambda g, out, a, b: g / b,
+       lambda g, out, a, b: -g * out / b)
 _entry("pow", "^", "{0}^{exponent}", ("{exponent} * {0}^({exponent} - 1)",),
        lambda a, exponent: a ** exponent,
-       lambda g, out, a, exponent: (g * exponent * a ** (exponent - 1),))
+       lambda g, out, a, exponent: g * exponent * a ** (exponent - 1))
 _entry("pow_t", "^", "{0}^{1}", ("{1} * {0}^({1} - 1)", "{0}^{1} * log({0})"),
        lambda a, b: a ** b,
-       lambda g, out, a, b: (g * b * a ** (b - 1),
-                             g * out * np.log(np.where(a > 0, a, 1.0))))
+       lambda g, out, a, b: g * b * a ** (b - 1),
+       lambda g, out, a, b: g * out * np.log(np.where(a > 0, a, 1.0)))
 _entry("neg", "−", "-{0}", ("-1",),
        lambda a: -a,
-       lambda g, out, a: (-g,))
+       lambda g, out, a: -g)
 _entry("matmul", "@", "{0} @ {1}", ("(upstream) @ {1}ᵀ", "{0}ᵀ @ (upstream)"),
        lambda a, b: a @ b,
-       _matmul_vjp)
+       _matmul_vjp_a,
+       _matmul_vjp_b)
 _entry("sum", "Σ", "sum({0}{p})", ("1",),
        lambda a, axis=None, keepdims=False: a.sum(axis=axis, keepdims=keepdims),
-       lambda g, out, a, axis=None, keepdims=False: (_expand(g, a, axis, keepdims),))
+       lambda g, out, a, axis=None, keepdims=False: _expand(g, a, axis, keepdims))
 _entry("mean", "mean", "mean({0}{p})", ("1 / n",),
        lambda a, axis=None, keepdims=False: a.mean(axis=axis, keepdims=keepdims),
-       lambda g, out, a, axis=None, keepdims=False:
-           (_expand(g, a, axis, keepdims) * (out.size / a.size),))
+       lambda g, out, a, axis=None, keepdims=False: _expand(g * (out.size / a.size), a, axis, keepdims))
 _entry("max", "max", "max({0}{p})", ("1 at the maximum, else 0",),
        lambda a, axis=None, keepdims=False: a.max(axis=axis, keepdims=keepdims),
        _max_vjp)
 _entry("exp", "exp", "exp({0})", ("exp({0})",),
        np.exp,
-       lambda g, out, a: (g * out,))
+       lambda g, out, a: g * out)
 _entry("log", "log", "log({0})", ("1 / {0}",),
        np.log,
-       lambda g, out, a: (g / a,))
+       lambda g, out, a: g / a)
 _entry("sqrt", "√", "sqrt({0})", ("1 / (2 sqrt({0}))",),
        np.sqrt,
-       lambda g, out, a: (g / (2.0 * out),))
+       lambda g, out, a: g / (2.0 * out))
 _entry("abs", "abs", "|{0}|", ("sign({0})",),
        np.abs,
-       lambda g, out, a: (g * np.sign(a),))
+       lambda g, out, a: g * np.sign(a))
 _entry("tanh", "tanh", "tanh({0})", ("1 - tanh({0})²",),
        np.tanh,
-       lambda g, out, a: (g * (1.0 - out * out),))
+       lambda g, out, a: g * (1.0 - out * out))
 _entry("sigmoid", "σ", "σ({0})", ("σ({0}) (1 - σ({0}))",),
        lambda a: 0.5 * (np.tanh(0.5 * a) + 1.0),   # = 1 / (1 + e^-a), never overflows
-       lambda g, out, a: (g * out * (1.0 - out),))
+       lambda g, out, a: g * out * (1.0 - out))
 _entry("relu", "relu", "relu({0})", ("1 if {0} > 0 else 0",),
        lambda a: np.maximum(a, 0.0),
-       lambda g, out, a: (g * (a > 0),))
+       lambda g, out, a: g * (a > 0))
 _entry("softmax", "softmax", "softmax({0}{p})", ("s (δ - s)",),
        _softmax,
-       lambda g, out, a, axis=-1: (out * (g - (g * out).sum(axis=axis, keepdims=True)),))
+       lambda g, out, a, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True)))
 _entry("log_softmax", "log softmax", "log_softmax({0}{p})", ("δ - softmax({0})",),
        _log_softmax,
-       lambda g, out, a, axis=-1: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),))
+       lambda g, out, a, axis=-1: g - np.exp(out) * g.sum(axis=axis, keepdims=True))
 _entry("reshape", "reshape", "reshape({0}{p})", ("1 (moved)",),
        lambda a, shape: a.reshape(shape),
-       lambda g, out, a, shape: (g.reshape(a.shape),))
+       lambda g, out, a, shape: g.reshape(a.shape))
 _entry("transpose", "ᵀ", "transpose({0}{p})", ("1 (moved)",),
        lambda a, axes=None: np.transpose(a, axes),
-       lambda g, out, a, axes=None:
-           (np.transpose(g, None if axes is None else np.argsort(axes)),))
-
-
-def _getitem_vjp(g, out, a, index):
-    ga = np.zeros_like(a)
-    np.add.at(ga, index, g)   # add.at: a repeated integer index gets every share
-    return (ga,)
-
-
+       lambda g, out, a, axes=None: np.transpose(g, None if axes is None else np.argsort(axes)))
 _entry("getitem", "[ ]", "{0}[{index}]", ("1 at the picked elements",),
        lambda a, index: a[index],
        _getitem_vjp)
 _entry("concat", "concat", "concat({all}{p})", ("1 (moved)",),
        lambda *xs, axis=0: np.concatenate(xs, axis=axis),
-       lambda g, out, *xs, axis=0: _split(g, [x.shape[axis] for x in xs], axis))
+       _concat_vjp)
 _entry("stack", "stack", "stack({all}{p})", ("1 (moved)",),
        lambda *xs, axis=0: np.stack(xs, axis=axis),
-       lambda g, out, *xs, axis=0: tuple(np.moveaxis(g, axis, 0)))
+       lambda k, g, out, *xs, axis=0: np.take(g, k, axis=axis))
 _entry("maximum", "max", "max({0}, {1})", ("1 where {0} wins", "1 where {1} wins"),
        np.maximum,
-       lambda g, out, a, b: (g * (a >= b), g * (a < b)))
+       lambda g, out, a, b: g * (a >= b),
+       lambda g, out, a, b: g * (a < b))
 _entry("where", "where", "where(cond, {0}, {1})", ("1 where cond", "1 where not cond"),
        lambda a, b, cond: np.where(cond, a, b),
-       lambda g, out, a, b, cond: (g * cond, g * ~cond))
+       lambda g, out, a, b, cond: g * cond,
+       lambda g, out, a, b, cond: g * ~cond)
 
 
 # ---------------------------------------------------------------------------
@@ -520,13 +529,14 @@ def parameter(data, name=None):
 def define_op(name, symbol, formula, forward, vjp, local=()):
     """Add your own op to the table; returns a function that applies it.
 
-    ``forward(*arrays, **params)`` and ``vjp(g, out, *arrays, **params)`` work
-    on numpy arrays, as the built-in entries above do. gradcheck tells you
-    whether your vjp is right.
+    ``forward(*arrays, **params)`` works on numpy arrays; ``vjp`` is one
+    function per input, ``(g, out, *arrays, **params) -> dL/d(input)`` (a
+    single function for a one-input op), as the built-in entries above.
+    gradcheck tells you whether your vjp is right.
     """
     if name in OPS:
         raise ValueError(f"an op named {name!r} already exists")
-    _entry(name, symbol, formula, tuple(local), forward, vjp)
+    _entry(name, symbol, formula, tuple(local), forward, *(vjp if isinstance(vjp, (tuple, list)) else (vjp,)))
     return lambda *args, **params: apply(name, *args, **params)
 
 
@@ -619,23 +629,30 @@ def topological_order(roots, grad_only=False):
     return order
 
 
-def vjp(t, g):
-    """The input gradients of node ``t`` for upstream gradient ``g``, unbroadcast."""
-    ins = t._inputs
-    if t._params:
-        raw = t._op.vjp(g, t.data, *[i.data for i in ins], **t._params)
-    else:
-        raw = t._op.vjp(g, t.data, *[i.data for i in ins])
+def vjp(t, g, only=None):
+    """The gradients that node ``t`` passes to its inputs, given g = dL/dt.
+
+    One entry per input: None for inputs that need no gradient (or, with
+    ``only=k``, for every input but k). Broadcasting is undone, so each
+    gradient has its input's shape.
+    """
+    op, ins = t._op, t._inputs
+    xs = [i.data for i in ins]
+    params = t._params or {}
     out = []
-    for inp, gi in zip(ins, raw):
-        if gi is not None and inp.requires_grad:
-            if type(gi) is not np.ndarray:      # numpy turns 0-d results into scalars
-                gi = np.asarray(gi, dtype=np.float64)
-            if gi.shape != inp.data.shape:      # undo broadcasting
-                gi = _sum_to(gi, inp.data.shape)
-            out.append(gi)
-        else:
+    for k, inp in enumerate(ins):
+        if not inp.requires_grad or (only is not None and k != only):
             out.append(None)
+            continue
+        if callable(op.vjp):                    # concat / stack: one function for all inputs
+            gi = op.vjp(k, g, t.data, *xs, **params)
+        else:
+            gi = op.vjp[k](g, t.data, *xs, **params)
+        if type(gi) is not np.ndarray:          # numpy turns 0-d results into scalars
+            gi = np.asarray(gi, dtype=np.float64)
+        if gi.shape != inp.data.shape:          # undo broadcasting
+            gi = _sum_to(gi, inp.data.shape)
+        out.append(gi)
     return out
 
 

@@ -252,7 +252,7 @@ class Graph:
             local = None
             if user_t.data.size == 1 and inp_t.data.size == 1:
                 # d(user)/d(node) as a number: the same VJP, fed an upstream of 1.
-                local = vjp(user_t, np.ones_like(user_t.data))[k]
+                local = vjp(user_t, np.ones_like(user_t.data), only=k)[k]
             got = contributions.setdefault(node.id, [])
             running = product if not got else got[-1].running + product
             got.append(Contribution(user.id, k, upstream, local, product, running))

@@ -68,7 +68,8 @@ def test_backward_steps_use_the_engine_vjp(monkeypatch):
     """The explanation's numbers come from the op table's VJP, not a second copy."""
     calls = []
     original = OPS["mul"].vjp
-    monkeypatch.setattr(OPS["mul"], "vjp", lambda *a, **k: calls.append(1) or original(*a, **k))
+    monkeypatch.setattr(OPS["mul"], "vjp", tuple(
+        (lambda f: lambda *a, **k: calls.append(1) or f(*a, **k))(f) for f in original))
     *_, g = reference()
     ng.graph(g).backward_steps
     assert calls  # the graph's backward ran the mul entry's VJP
@@ -234,7 +235,11 @@ def test_concat_stack_where():
 
 def test_every_op_in_the_table_is_exercised_and_documented():
     for name, op in OPS.items():
-        assert op.symbol and op.formula and callable(op.forward) and callable(op.vjp), name
+        assert op.symbol and op.formula and callable(op.forward), name
+        if name in ("concat", "stack"):
+            assert callable(op.vjp)
+        else:
+            assert len(op.vjp) == len(op.local) and all(callable(f) for f in op.vjp), name
 
 
 # ---------------------------------------------------------------------------
