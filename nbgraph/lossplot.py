@@ -53,10 +53,13 @@ def png_bytes(canvas):
 
 class Throttle:
     """Say when it is time to redraw: at most once per ``interval`` seconds, and
-    spending at most ``budget`` of the time drawing (measured with ``clock``)."""
+    spending at most ``budget`` of the time drawing (measured with ``clock``):
+    after a draw that took ``c`` seconds the next one waits ``c (1 - budget) /
+    budget``, but never more than ``max_wait``, so the picture never freezes."""
 
-    def __init__(self, interval=0.2, budget=0.05, clock=time.monotonic):
+    def __init__(self, interval=0.2, budget=0.05, clock=time.monotonic, max_wait=1.0):
         self.interval, self.budget, self.clock = float(interval), float(budget), clock
+        self.max_wait = max(float(max_wait), self.interval)
         self.next_due = -math.inf
 
     def due(self):
@@ -69,7 +72,7 @@ class Throttle:
         cost = max(0.0, end - start)
         wait = self.interval
         if self.budget > 0:
-            wait = max(wait, cost * (1.0 - self.budget) / self.budget)
+            wait = min(max(wait, cost * (1.0 - self.budget) / self.budget), self.max_wait)
         self.next_due = end + wait
 
 
@@ -92,7 +95,7 @@ class LossPlot:
 
     def __init__(self, *, title=None, xlabel="step", ylabel="loss", label="loss", second=None,
                  second_axis=False, log=False, interval=0.2, budget=0.05, clock=time.monotonic,
-                 xmax=None, width=5.0, height=2.8, dpi=80, max_points=2000):
+                 xmax=None, width=5.0, height=2.8, dpi=80, max_points=2000, draw_now=True):
         self.steps, self.losses, self.seconds = [], [], []
         self.redraws = 0            # images sent
         self.full_redraws = 0       # of which with the axes redrawn (limits changed)
@@ -115,6 +118,7 @@ class LossPlot:
         ax.set_xlabel(xlabel, fontsize=9)
         ax.set_ylabel(ylabel, fontsize=9)
         ax.tick_params(labelsize=8)
+        ax.locator_params(axis="x", nbins=5)
         ax.grid(True, alpha=0.3)
         if self.log:
             ax.set_yscale("log")
@@ -142,7 +146,8 @@ class LossPlot:
         self.widget = ipywidgets.Image(format="png", layout=ipywidgets.Layout(
             width=f"{int(width * dpi)}px", height=f"{int(height * dpi)}px"))
         self.widget.add_class("nbgraph-lossplot")
-        self.redraw()    # show empty axes straight away
+        if draw_now:
+            self.redraw()    # show empty axes straight away
 
     # -- recording ------------------------------------------------------------
     def update(self, step, loss, second=None):
@@ -295,6 +300,8 @@ def _value_limits(values, log, previous):
         if hi <= lo:
             hi = lo * 10.0
     else:
+        if previous is None:
+            hi = hi + 0.15 * max(hi - min(lo, 0.0), abs(hi), 1e-3)   # headroom: a loss may rise first
         span = max(hi - lo, abs(hi) * 0.1, 1e-3)
         step = _nice_ceiling(span) / 5.0
         lo = min(0.0, math.floor(lo / step) * step) if lo >= 0 else math.floor(lo / step) * step
@@ -331,7 +338,7 @@ class BoundaryPlot:
     blits the image and the points onto the saved axes.
     """
 
-    def __init__(self, X, y, predict, *, classes=2, grid=60, title="decision boundary",
+    def __init__(self, X, y, predict, *, classes=2, grid=40, title="decision boundary",
                  width=3.2, height=2.8, dpi=80):
         from matplotlib.colors import ListedColormap
         X = np.asarray(X, dtype=np.float64)
@@ -346,11 +353,11 @@ class BoundaryPlot:
 
         self.figure = Figure(figsize=(width, height), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.figure)
-        self.figure.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.9)
+        self.figure.subplots_adjust(left=0.03, right=0.97, bottom=0.03, top=0.9)
         ax = self.ax = self.figure.add_subplot(1, 1, 1)
         ax.set_title(title, fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.locator_params(nbins=5)
+        ax.set_xticks([])       # the coordinates matter little here, and text is
+        ax.set_yticks([])       # the slowest thing to draw
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
         extent = (lo[0], hi[0], lo[1], hi[1])

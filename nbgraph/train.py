@@ -39,7 +39,7 @@ import time
 import numpy as np
 
 from .engine import Tensor, no_grad
-from .losses import LOSSES, get_loss
+from .losses import LOSSES, get_loss, l2_penalty
 
 __all__ = ["fit", "History", "Stop", "KernelPoller", "Dashboard", "TextProgress"]
 
@@ -371,10 +371,12 @@ class Dashboard(_Reporter):
         from .lossplot import BoundaryPlot, LossPlot, Throttle
         self.clock = clock
         self.throttle = Throttle(interval, budget, clock)
+        self.throttle.next_due = clock() + interval     # first picture once there is a curve
         self.poller = poller
         self.refreshes = 0
         self.lossplot = LossPlot(title=title, xlabel="epoch", second="val loss" if validation else None,
-                                 log=log, xmax=max_epochs, clock=clock, interval=interval)
+                                 log=log, xmax=max_epochs, clock=clock, interval=interval,
+                                 draw_now=False)
         self.boundary = BoundaryPlot(**boundary) if boundary is not None else None
         self.status = ipywidgets.HTML(value="<code>starting...</code>")
         self.status.add_class("nbgraph-status")
@@ -470,23 +472,24 @@ def _output(out):
     return out[0] if isinstance(out, tuple) else out
 
 
-def _classifier(loss_name, y):
+def _classifier(loss_name, y, threshold=None):
     """How to read a classifier's outputs, or None for regression.
 
     Returns (kind, threshold, classes): "multi" for (N, C) logits vs integer
-    labels; "binary" for one score per sample, class 1 when score > threshold.
+    labels; "binary" for one score per sample, class 1 when score > threshold
+    (0 for hinge and bce scores, else the midpoint of the two label values).
     """
     y = np.asarray(y)
     integer = y.size > 0 and np.all(y == np.round(y))
     if loss_name == "cross_entropy":
         return "multi", None, int(y.max()) + 1
     if loss_name in _CLASSIFICATION:
-        return "binary", 0.0, 2
-    if loss_name == "mse" or not integer:
+        return "binary", 0.0 if threshold is None else float(threshold), 2
+    if not integer or (loss_name == "mse" and threshold is None):
         return None
     values = np.unique(y)
     if values.size == 2:
-        return "binary", float(values.mean()), 2
+        return "binary", float(values.mean()) if threshold is None else float(threshold), 2
     return None
 
 
@@ -515,7 +518,7 @@ def _boundary_predictor(model, classify):
 
 
 def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, live=True,
-        stop=None, *, lr=0.1, validation=None, shuffle=True, seed=0, callback=None,
+        stop=None, *, lr=0.1, l2=0.0, threshold=None, validation=None, shuffle=True, seed=0, callback=None,
         show_graph=False, boundary="auto", log=False, title=None, interval=0.2, budget=0.05,
         clock=time.monotonic, display=None):
     """Train ``model`` on ``(X, y)``; returns a ``History``.
@@ -525,7 +528,8 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
     ``loss``: "mse", "hinge", "bce" / "binary_cross_entropy", "cross_entropy"
     or a function ``f(predictions, targets) -> Tensor``.
     ``optimizer``: e.g. ``ng.optim.SGD(model.parameters(), lr=0.05)``;
-    default plain SGD with ``lr``.
+    default plain SGD with ``lr``. ``l2``: adds ``l2 * Σ ||W||²`` over the
+    model's weight matrices to the loss (weight decay).
     ``epochs``: the most epochs to run. An epoch is one pass over the data:
     one step with ``batch_size=None`` (full batch), else ``ceil(N / batch_size)``
     steps on shuffled minibatches (split along axis 0).
@@ -536,6 +540,9 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
     ``callback(history)``: called after every epoch; returning True stops.
     ``show_graph``: show the latest step's graph coloured by gradient size.
     ``boundary``: "auto" draws the decision boundary for 2-D classification.
+    ``threshold``: for binary classification with one score per sample, the
+    score above which a sample counts as class 1 (accuracy, boundary);
+    default 0 for hinge/bce, else the midpoint of the two label values.
     ``clock``, ``interval``, ``budget``: the refresh throttle (tests inject a clock).
     ``display``: how to show the dashboard (default IPython's, in a notebook).
     """
@@ -548,6 +555,12 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
     if epochs < 1:
         raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
     loss_fn, loss_name = get_loss(loss), _loss_name(loss)
+    if l2:
+        weights = [p for p in model.parameters() if p.ndim >= 2]
+        base_loss = loss_fn
+
+        def loss_fn(pred, target):
+            return base_loss(pred, target) + l2_penalty(weights, l2)
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=lr)
     if stop is not None and not isinstance(stop, Stop):
@@ -555,7 +568,7 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
     tracker = stop.tracker() if stop is not None else None
     if tracker is not None and stop.monitor == "val_loss" and validation is None:
         raise ValueError("fit: Stop(monitor='val_loss') needs validation=(X_val, y_val)")
-    classify = _classifier(loss_name, y)
+    classify = _classifier(loss_name, y, threshold)
     n = len(X)
     batch = n if batch_size is None else max(1, min(int(batch_size), n))
     rng = np.random.default_rng(seed)

@@ -74,14 +74,24 @@ def test_slow_redraws_are_spaced_out_by_the_time_budget():
             clock.t += 0.1                       # pretend a redraw takes 100 ms
             super()._draw()
 
-    plot = SlowPlot(clock=clock, interval=0.2, budget=0.05)
-    for step in range(1000):
-        clock.t += 0.01
-        plot.update(step, 1.0)
-    # 10 s of loop + 0.1 s per redraw; at most 5 % of the time drawing
-    drawing = plot.redraws * 0.1
-    assert drawing <= 0.06 * clock.t, (plot.redraws, clock.t)
+    def run(max_wait):
+        clock.t = 0.0
+        plot = SlowPlot(clock=clock, interval=0.2, budget=0.05)
+        plot.throttle.max_wait = max_wait
+        times = []
+        for step in range(1000):
+            clock.t += 0.01
+            if plot.update(step, 1.0):
+                times.append(clock.t)
+        return plot, np.diff(times)
+
+    plot, gaps = run(max_wait=100.0)
+    # 10 s of loop + 0.1 s per redraw: at most 5 % of the time spent drawing
+    assert plot.redraws * 0.1 <= 0.05 * clock.t + 0.1, (plot.redraws, clock.t)
     assert plot.redraws >= 3
+    # by default the picture never waits more than a second, however slow drawing is
+    plot, gaps = run(max_wait=1.0)
+    assert gaps.max() <= 1.0 + 0.1 + 0.011 and plot.redraws >= 8
 
 
 def test_context_manager_draws_the_final_state():

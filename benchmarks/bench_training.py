@@ -1,0 +1,328 @@
+"""Training-step speed: nbgraph against hand-written numpy and other autograd engines.
+
+Workload (the same for everyone): an MLP 2-16-16-1 with relu, full batch of
+100 "moons" points, hinge loss + 1e-4 * (sum of squared weight matrices),
+plain SGD with lr 0.05. One step = forward + loss + backward + update.
+Every implementation starts from the same weights (float64 unless said) and
+the script checks that they agree on the loss after a few steps.
+
+Timing: warm-up first, then REPEATS rounds; each round times a block of
+steps for every engine in turn (interleaved, so a busy machine slows all of
+them alike); the table shows the median ms/step and the ratio to nbgraph.
+
+Then: the cost of ``ng.fit(live=...)`` against ``live=False`` over 2,000
+steps -- with the widget dashboard (made without a frontend: the loss curve
+and decision boundary PNGs are rendered and handed to the Image widgets just
+the same) and with the text progress line.
+
+    python benchmarks/bench_training.py [--quick] [--profile]
+"""
+
+import argparse
+import contextlib
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import nbgraph as ng  # noqa: E402
+
+LR, ALPHA, SIZES = 0.05, 1e-4, [2, 16, 16, 1]
+X, Y01 = ng.datasets.moons(n=100, noise=0.1, seed=0)
+Y = np.where(Y01 > 0, 1.0, -1.0)                 # ±1 labels for the hand-written versions
+
+
+def initial_weights():
+    """The weights every engine starts from: nbgraph's seeded MLP init."""
+    model = ng.nn.MLP(2, SIZES[1:], activation="relu", seed=0)
+    return [(layer.W.data.copy(), layer.b.data.copy()) for layer in model.layers]
+
+
+# ---------------------------------------------------------------------------
+# One "step" factory per engine: returns step() -> loss as float
+# ---------------------------------------------------------------------------
+
+def make_nbgraph():
+    model = ng.nn.MLP(2, SIZES[1:], activation="relu", seed=0)
+    weights = [p for p in model.parameters() if p.ndim == 2]
+    opt = ng.optim.SGD(model.parameters(), lr=LR)
+
+    def step():
+        opt.zero_grad()
+        loss = ng.losses.hinge(model(X), Y01) + ng.losses.l2_penalty(weights, ALPHA)
+        loss.backward()
+        opt.step()
+        return float(loss.data)
+    return step
+
+
+def make_numpy():
+    params = [(W.copy(), b.copy()) for W, b in initial_weights()]
+    y = Y[:, None]
+    n = len(X)
+
+    def step():
+        (W1, b1), (W2, b2), (W3, b3) = params
+        z1 = X @ W1 + b1
+        a1 = np.maximum(z1, 0)
+        z2 = a1 @ W2 + b2
+        a2 = np.maximum(z2, 0)
+        s = a2 @ W3 + b3
+        margin = 1 - y * s
+        loss = np.maximum(margin, 0).mean() + ALPHA * sum((W * W).sum() for W, _ in params)
+        ds = (margin > 0) * (-y / n)
+        gW3, gb3 = a2.T @ ds, ds.sum(0)
+        dz2 = (ds @ W3.T) * (z2 > 0)
+        gW2, gb2 = a1.T @ dz2, dz2.sum(0)
+        dz1 = (dz2 @ W2.T) * (z1 > 0)
+        gW1, gb1 = X.T @ dz1, dz1.sum(0)
+        for (W, b), gW, gb in zip(params, (gW1, gW2, gW3), (gb1, gb2, gb3)):
+            W -= LR * (gW + 2 * ALPHA * W)
+            b -= LR * gb
+        return float(loss)
+    return step
+
+
+def make_torch(dtype_name="float64"):
+    import torch
+    torch.set_num_threads(1)
+    dtype = getattr(torch, dtype_name)
+    layers = []
+    for W, b in initial_weights():
+        lin = torch.nn.Linear(W.shape[0], W.shape[1], dtype=dtype)
+        with torch.no_grad():
+            lin.weight.copy_(torch.tensor(W.T, dtype=dtype))
+            lin.bias.copy_(torch.tensor(b, dtype=dtype))
+        layers.append(lin)
+    model = torch.nn.Sequential(layers[0], torch.nn.ReLU(), layers[1], torch.nn.ReLU(), layers[2])
+    weights = [lin.weight for lin in layers]
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    x = torch.tensor(X, dtype=dtype)
+    y = torch.tensor(Y[:, None], dtype=dtype)
+
+    def step():
+        opt.zero_grad()
+        loss = torch.clamp(1 - y * model(x), min=0).mean() + ALPHA * sum(
+            (w * w).sum() for w in weights)
+        loss.backward()
+        opt.step()
+        return float(loss)
+    return step
+
+
+def make_mygrad():
+    import mygrad as mg
+    params = [(mg.tensor(W.copy()), mg.tensor(b.copy())) for W, b in initial_weights()]
+    flat = [t for pair in params for t in pair]
+    y = Y[:, None]
+
+    def step():
+        (W1, b1), (W2, b2), (W3, b3) = params
+        a1 = mg.maximum(mg.matmul(X, W1) + b1, 0)
+        a2 = mg.maximum(mg.matmul(a1, W2) + b2, 0)
+        s = mg.matmul(a2, W3) + b3
+        loss = mg.mean(mg.maximum(1 - y * s, 0)) + ALPHA * (
+            mg.sum(W1 * W1) + mg.sum(W2 * W2) + mg.sum(W3 * W3))
+        loss.backward()
+        for p in flat:
+            p.data -= LR * p.grad
+        loss.null_grad()
+        return float(loss.item())
+    return step
+
+
+def make_autograd():
+    import autograd.numpy as anp
+    from autograd import value_and_grad
+    params = [a.copy() for pair in initial_weights() for a in pair]
+    y = Y[:, None]
+
+    def loss_fn(p):
+        W1, b1, W2, b2, W3, b3 = p
+        a1 = anp.maximum(anp.dot(X, W1) + b1, 0)
+        a2 = anp.maximum(anp.dot(a1, W2) + b2, 0)
+        s = anp.dot(a2, W3) + b3
+        return anp.mean(anp.maximum(1 - y * s, 0)) + ALPHA * (
+            anp.sum(W1 * W1) + anp.sum(W2 * W2) + anp.sum(W3 * W3))
+
+    vg = value_and_grad(loss_fn)
+
+    def step():
+        loss, grads = vg(params)
+        for p, g in zip(params, grads):
+            p -= LR * g
+        return float(loss)
+    return step
+
+
+def make_micrograd():
+    from micrograd.nn import MLP
+    model = MLP(2, SIZES[1:])
+    for layer, (W, b) in zip(model.layers, initial_weights()):
+        for j, neuron in enumerate(layer.neurons):
+            for i, w in enumerate(neuron.w):
+                w.data = float(W[i, j])
+            neuron.b.data = float(b[j])
+    weights = [w for layer in model.layers for neuron in layer.neurons for w in neuron.w]
+    params = model.parameters()
+    xs = [list(map(float, row)) for row in X]
+    ys = [float(v) for v in Y]
+
+    def step():
+        scores = [model(x) for x in xs]
+        losses = [(1 + -yi * si).relu() for yi, si in zip(ys, scores)]
+        loss = sum(losses) * (1.0 / len(losses)) + ALPHA * sum(w * w for w in weights)
+        model.zero_grad()
+        loss.backward()
+        for p in params:
+            p.data -= LR * p.grad
+        return float(loss.data)
+    return step
+
+
+ENGINES = [
+    ("nbgraph", make_nbgraph, {}),
+    ("numpy (by hand)", make_numpy, {}),
+    ("torch CPU float64", make_torch, {"dtype_name": "float64"}),
+    ("torch CPU float32", make_torch, {"dtype_name": "float32"}),
+    ("mygrad", make_mygrad, {}),
+    ("autograd (HIPS)", make_autograd, {}),
+    ("micrograd (scalars)", make_micrograd, {}),
+]
+
+
+# ---------------------------------------------------------------------------
+
+def build(quick):
+    engines, agree = [], []
+    reference = None
+    for name, factory, kw in ENGINES:
+        try:
+            step = factory(**kw)
+        except ImportError as err:
+            print(f"  {name}: not installed ({err}); pip install -e '.[bench]'")
+            continue
+        losses = [step() for _ in range(3)]          # also the first part of the warm-up
+        if reference is None:
+            reference = losses
+        tol = 1e-4 if "float32" in name else 1e-9
+        ok = np.allclose(losses, reference, rtol=tol, atol=tol)
+        agree.append((name, ok, losses[-1]))
+        slow = "micrograd" in name
+        block = 1 if slow else (20 if quick else 100)
+        for _ in range(0 if slow else block):        # warm-up
+            step()
+        engines.append([name, step, block, []])
+    return engines, agree
+
+
+def time_steps(engines, repeats):
+    for _ in range(repeats):
+        for entry in engines:
+            name, step, block, times = entry
+            if "micrograd" in name and len(times) >= 3:
+                continue                             # a few samples are plenty at 100 ms+
+            start = time.perf_counter()
+            for _ in range(block):
+                step()
+            times.append((time.perf_counter() - start) / block * 1e3)
+
+
+def print_table(engines, agree):
+    ms = {name: statistics.median(times) for name, _, _, times in engines}
+    base = ms["nbgraph"]
+    print(f"\n{'engine':22s} {'ms/step':>9s} {'x nbgraph':>10s} {'spread':>16s}   loss after 3 steps")
+    for (name, _, _, times), (_, ok, loss) in zip(engines, agree):
+        spread = f"{min(times):.3f}-{max(times):.3f}"
+        check = "" if ok else "  <- DISAGREES"
+        print(f"{name:22s} {ms[name]:9.3f} {ms[name] / base:10.2f} {spread:>16s}   {loss:.10f}{check}")
+    return ms
+
+
+def live_overhead(steps, repeats):
+    """fit() for ``steps`` epochs (one step each) with and without live output.
+
+    Timed both by the wall clock and by this process's CPU time (the better
+    measure on a shared machine: other processes do not inflate it). A run
+    of one epoch shows the fixed part (making the figures and widgets, the
+    first full draw, the final redraw).
+    """
+    def run(live, epochs):
+        model = ng.nn.MLP(2, SIZES[1:], activation="relu", seed=0)
+        opt = ng.optim.SGD(model.parameters(), lr=LR)
+        out = io.StringIO()
+        wall, cpu = time.perf_counter(), time.process_time()
+        with contextlib.redirect_stdout(out):
+            h = ng.fit(model, X, Y01, loss="hinge", l2=ALPHA, optimizer=opt, epochs=epochs,
+                       live=live, display=(lambda w: None) if live == "widgets" else None)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        extra = ""
+        if h.dashboard is not None:
+            extra = (f"{h.dashboard.refreshes} refreshes, {h.dashboard.lossplot.redraws} loss-plot"
+                     f" PNGs ({h.dashboard.lossplot.full_redraws} with axes), "
+                     f"{h.dashboard.boundary.redraws} boundary PNGs")
+        return wall, cpu, extra
+
+    modes = (("live=False", False), ("live=True, widgets", "widgets"), ("live=True, text", True))
+    run("widgets", 5)                 # imports and first-use costs out of the way
+    for epochs in (steps, 1):
+        results = {label: [] for label, _ in modes}
+        extras = {}
+        for _ in range(repeats if epochs > 1 else 3 * repeats):
+            for label, live in modes:
+                wall, cpu, extra = run(live, epochs)
+                results[label].append((wall, cpu))
+                extras[label] = extra
+        base_wall = statistics.median(w for w, _ in results["live=False"])
+        base_cpu = statistics.median(c for _, c in results["live=False"])
+        print(f"\nng.fit, {epochs} step{'s' if epochs > 1 else ''} (median of "
+              f"{len(results['live=False'])}):        wall           cpu")
+        for label, _ in modes:
+            wall = statistics.median(w for w, _ in results[label])
+            cpu = statistics.median(c for _, c in results[label])
+            if epochs > 1:
+                print(f"  {label:20s} {wall:7.3f} s {100 * (wall / base_wall - 1):+6.1f} %"
+                      f"  {cpu:7.3f} s {100 * (cpu / base_cpu - 1):+6.1f} %  {extras[label]}")
+            else:
+                print(f"  {label:20s} {1e3 * wall:7.1f} ms {1e3 * (wall - base_wall):+7.1f} ms"
+                      f"  {1e3 * cpu:7.1f} ms {1e3 * (cpu - base_cpu):+7.1f} ms")
+
+
+def profile_nbgraph(steps=2000):
+    step = make_nbgraph()
+    for _ in range(100):
+        step()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(steps):
+        step()
+    prof.disable()
+    print(f"\ncProfile of {steps} nbgraph steps (top 15 by own time):")
+    stats = pstats.Stats(prof, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(15)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps (a smoke run)")
+    parser.add_argument("--profile", action="store_true", help="cProfile nbgraph's step")
+    args = parser.parse_args()
+    repeats = 3 if args.quick else 9
+    print(f"MLP {'-'.join(map(str, SIZES))} relu, {len(X)} moons points full batch, hinge + "
+          f"{ALPHA:g} L2, SGD lr {LR}; python {sys.version.split()[0]}, numpy {np.__version__}")
+    engines, agree = build(args.quick)
+    time_steps(engines, repeats)
+    print_table(engines, agree)
+    live_overhead(200 if args.quick else 2000, 1 if args.quick else 3)
+    if args.profile:
+        profile_nbgraph()
+
+
+if __name__ == "__main__":
+    main()
