@@ -46,23 +46,29 @@ def _targets(y, pred, what):
 def _signed_labels(y, pred, what):
     """Labels as -1/+1; 0/1 labels are mapped 0 -> -1, 1 -> +1."""
     y = _targets(y, pred, what)
-    values = set(np.unique(y).tolist())
-    if values <= {-1.0, 1.0}:
-        return y
-    if values <= {0.0, 1.0}:
+    if y.size and y.min() >= 0:                 # 0/1 (all-ones reads the same either way)
+        if not np.all((y == 0.0) | (y == 1.0)):
+            _bad_labels(y, what, "-1/+1 or 0/1")
         return 2.0 * y - 1.0
-    raise ValueError(f"{what}: labels must be -1/+1 or 0/1, got values {sorted(values)[:6]}")
+    if not np.all(np.abs(y) == 1.0):
+        _bad_labels(y, what, "-1/+1 or 0/1")
+    return y
 
 
 def _binary_labels(y, pred, what):
     """Labels as 0/1; -1/+1 labels are mapped -1 -> 0, +1 -> 1."""
     y = _targets(y, pred, what)
-    values = set(np.unique(y).tolist())
-    if values <= {0.0, 1.0}:
+    if y.size and y.min() >= 0:
+        if not np.all((y == 0.0) | (y == 1.0)):
+            _bad_labels(y, what, "0/1 or -1/+1")
         return y
-    if values <= {-1.0, 1.0}:
-        return (y + 1.0) / 2.0
-    raise ValueError(f"{what}: labels must be 0/1 or -1/+1, got values {sorted(values)[:6]}")
+    if not np.all(np.abs(y) == 1.0):
+        _bad_labels(y, what, "0/1 or -1/+1")
+    return (y + 1.0) / 2.0
+
+
+def _bad_labels(y, what, expected):
+    raise ValueError(f"{what}: labels must be {expected}, got values {np.unique(y)[:6].tolist()}")
 
 
 def mse(pred, y):

@@ -264,6 +264,37 @@ def test_show_graph_renders_the_latest_step_coloured_by_grad(moons):
     assert "<svg" in view and "W1" in view, view[:300]
 
 
+def test_show_graph_passes_the_latest_step_to_render_svg(moons, monkeypatch):
+    """The wiring, with a stand-in renderer: each refresh hands render_svg the
+    loss tensor of the latest step, after its backward pass, with color_by="grad"."""
+    import sys
+    import types
+    calls = []
+    fake = types.ModuleType("nbgraph.render")
+
+    def render_svg(graph_or_tensor, position=None, color_by=None):
+        calls.append((graph_or_tensor, color_by, float(graph_or_tensor.grad)))
+        return f"<svg>step {len(calls)}</svg>"
+
+    fake.render_svg = render_svg
+    monkeypatch.setitem(sys.modules, "nbgraph.render", fake)
+    X, y = moons
+    clock = FakeClock()
+    losses = []
+
+    def tick(history):
+        clock.t += 0.1
+        losses.append(history.step_losses[-1])
+
+    h = ng.fit(_model(), X, y, loss="hinge", epochs=12, live="widgets", show_graph=True,
+               clock=clock, callback=tick, display=lambda w: None)
+    assert calls and h.dashboard.graph_view.value == f"<svg>step {len(calls)}</svg>"
+    for tensor, color_by, seed_grad in calls:
+        assert color_by == "grad" and seed_grad == 1.0        # backward has run
+        assert float(tensor.data) in losses                   # a real step's loss
+    assert "nbgraph-graph" in h.dashboard.graph_view._dom_classes
+
+
 # ---------------------------------------------------------------------------
 # Memory: each step's graph is freed
 # ---------------------------------------------------------------------------
