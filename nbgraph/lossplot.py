@@ -102,6 +102,7 @@ class LossPlot:
         self.xmax = float(xmax) if xmax else None
         self._background = self._drawn_limits = self._ylim = self._y2lim = None
         self.log = bool(log)
+        self.xlabel = xlabel
         self.max_points = int(max_points)
         self.throttle = Throttle(interval, budget, clock)
         self._dirty = False
@@ -118,7 +119,9 @@ class LossPlot:
         ax.set_xlabel(xlabel, fontsize=9)
         ax.set_ylabel(ylabel, fontsize=9)
         ax.tick_params(labelsize=8)
-        ax.locator_params(axis="x", nbins=5)
+        ax.locator_params(axis="x", nbins=4)
+        if not self.log:
+            ax.locator_params(axis="y", nbins=4)
         ax.grid(True, alpha=0.3)
         if self.log:
             ax.set_yscale("log")
@@ -226,7 +229,7 @@ class LossPlot:
             if self.line2 is not None:
                 y2 = self._thin(self.seconds)
                 self.line2.set_data(x, y2)
-            self.text.set_text(f"{self.losses[-1]:.4g} at {self.steps[-1]:g}")
+            self.text.set_text(f"{self.xlabel} {self.steps[-1]:g}: {self.losses[-1]:.4g}")
         limits = self._limits(x, y, y2)
         if limits != self._drawn_limits or self._background is None:
             self._apply_limits(limits)

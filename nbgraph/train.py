@@ -400,7 +400,8 @@ class Dashboard(_Reporter):
             rows.append(self.graph_view)
         self.widget = ipywidgets.VBox(rows)
         self.widget.add_class("nbgraph-dashboard")
-        self._last_loss_tensor = None
+        self._info = None
+        self._graph_drawn = None
 
     def _on_stop(self, button=None):
         self.stop_requested = True
@@ -415,6 +416,7 @@ class Dashboard(_Reporter):
             self.poller.poll()
 
     def refresh(self, history, info, force=False):
+        self._info = info
         if force or self.throttle.due():
             self.throttle.run(lambda: self._draw(history, info))
 
@@ -423,13 +425,19 @@ class Dashboard(_Reporter):
         self.lossplot.redraw()
         if self.boundary is not None:
             self.boundary.redraw()
-        if self.render_svg is not None and info.get("loss_tensor") is not None:
-            try:
-                self.graph_view.value = self.render_svg(info["loss_tensor"], color_by="grad")
-            except Exception as err:    # a drawing problem must not stop training
-                self.graph_view.value = f"<i>graph view failed: {_escape(repr(err))}</i>"
-                self.render_svg = None
+        self._draw_graph(info)
         self.refreshes += 1
+
+    def _draw_graph(self, info):
+        tensor = info.get("loss_tensor") if info else None
+        if self.render_svg is None or tensor is None or tensor is self._graph_drawn:
+            return
+        try:
+            self.graph_view.value = self.render_svg(tensor, color_by="grad")
+            self._graph_drawn = tensor
+        except Exception as err:    # a drawing problem must not stop training
+            self.graph_view.value = f"<i>graph view failed: {_escape(repr(err))}</i>"
+            self.render_svg = None
 
     def finish(self, history):
         self.status.value = f"<code>{_escape(history.describe())}</code>"
@@ -439,6 +447,10 @@ class Dashboard(_Reporter):
             self.lossplot.redraw()
         if self.boundary is not None:
             self.boundary.redraw()
+        self._draw_graph(self._info)
+        self._graph_drawn = None            # do not keep the last graph alive
+        if self._info:
+            self._info["loss_tensor"] = None
 
 
 def _escape(text):
