@@ -43,7 +43,7 @@ from .losses import LOSSES, get_loss, l2_penalty
 
 __all__ = ["fit", "History", "Stop", "KernelPoller", "Dashboard", "TextProgress"]
 
-STOP_REASONS = ("epochs", "loss_below", "patience", "user", "callback")
+STOP_REASONS = ("epochs", "loss_below", "patience", "user", "callback", "interrupted")
 _CLASSIFICATION = {"hinge", "binary_cross_entropy", "bce", "cross_entropy"}
 
 
@@ -117,7 +117,8 @@ class History:
     ``val_accuracies``: per epoch, when there is validation data / a
     classification loss; ``epochs``: how many epochs ran; ``steps``: how many
     optimizer steps; ``wall_time``: seconds; ``stopped_by``: "epochs",
-    "loss_below", "patience", "user" (the Stop button) or "callback";
+    "loss_below", "patience", "user" (the Stop button), "callback" (it
+    returned True) or "interrupted" (an exception, e.g. KeyboardInterrupt);
     ``message``: the same in words, e.g. "stopped by user at epoch 137";
     ``dashboard``: the live dashboard, if one was made.
     """
@@ -153,6 +154,8 @@ class History:
             head = f"stopped by the callback at epoch {self.epochs}"
         elif self.stopped_by == "loss_below":
             head = f"stopped at epoch {self.epochs}: loss below {self.stop.loss_below:g}"
+        elif self.stopped_by == "interrupted":
+            head = f"interrupted after {self.epochs} epochs"
         elif self.stopped_by == "patience":
             head = (f"stopped at epoch {self.epochs}: no improvement for "
                     f"{self.stop.patience} epochs")
@@ -575,8 +578,11 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
             return base_loss(pred, target) + l2_penalty(weights, l2)
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=lr)
-    if stop is not None and not isinstance(stop, Stop):
-        stop = Stop(**stop) if isinstance(stop, dict) else None
+    if isinstance(stop, dict):
+        stop = Stop(**stop)
+    elif stop is not None and not isinstance(stop, Stop):
+        raise TypeError(f"fit: stop must be an ng.train.Stop(...) (or a dict of its arguments), "
+                        f"got {type(stop).__name__}")
     tracker = stop.tracker() if stop is not None else None
     if tracker is not None and stop.monitor == "val_loss" and validation is None:
         raise ValueError("fit: Stop(monitor='val_loss') needs validation=(X_val, y_val)")

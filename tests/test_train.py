@@ -88,6 +88,8 @@ def test_stop_accepts_a_dict_and_validates(moons):
     assert h.stopped_by == "loss_below" and h.epochs == 1
     with pytest.raises(ValueError, match="patience"):
         Stop(patience=0)
+    with pytest.raises(TypeError, match="stop must be"):
+        ng.fit(_model(), X, y, epochs=2, stop=0.01, live=False)
     with pytest.raises(ValueError, match="needs validation"):
         ng.fit(_model(), X, y, epochs=2, stop=Stop(patience=2, monitor="val_loss"), live=False)
 
@@ -118,6 +120,22 @@ def test_fit_trains_an_rnn_returning_outputs_and_state():
     h = ng.fit(rnn, xs, ys, loss="mse", optimizer=ng.optim.Adam(rnn, lr=0.02), epochs=30,
                live=False)
     assert h.losses[-1] < h.losses[0] and not h.accuracies
+
+
+def test_an_exception_mid_training_still_closes_the_dashboard(moons):
+    X, y = moons
+    dashboards = []
+
+    def boom(history):
+        dashboards.append(history.dashboard)
+        if history.epochs == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ng.fit(_model(), X, y, loss="hinge", epochs=10, live="widgets", callback=boom,
+               display=lambda w: None)
+    status = dashboards[-1].status.value
+    assert "interrupted after 3 epochs" in status and dashboards[-1].stop_button.disabled
 
 
 def test_fit_reports_bad_inputs(moons):
