@@ -112,7 +112,7 @@ def make_torch(dtype_name="float64"):
             (w * w).sum() for w in weights)
         loss.backward()
         opt.step()
-        return float(loss)
+        return loss.item()
     return step
 
 
@@ -319,7 +319,7 @@ def main():
     engines, agree = build(args.quick)
     time_steps(engines, repeats)
     print_table(engines, agree)
-    live_overhead(200 if args.quick else 2000, 1 if args.quick else 3)
+    live_overhead(200 if args.quick else 2000, 1 if args.quick else 5)
     if args.profile:
         profile_nbgraph()
 
