@@ -36,8 +36,9 @@ def _t(x):
 _LAZY = {
     "show": "render", "to_dot": "render", "render_svg": "render",
     "Stepper": "stepper", "LossPlot": "lossplot",
-    "fit": "train", "History": "train",
-    "nn": None, "optim": None, "datasets": None, "losses": None,
+    "fit": "train", "History": "train", "Stop": "train",
+    "nn": None, "optim": None, "datasets": None, "losses": None, "train": None,
+    "lossplot": None, "render": None, "stepper": None,
     "load_ipython_extension": "magics", "unload_ipython_extension": "magics",
 }
 
