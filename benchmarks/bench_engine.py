@@ -8,7 +8,6 @@ engine records a full graph on every step, so the ratio is its overhead.
     python benchmarks/bench_engine.py            # prints a table
 """
 
-import statistics
 import time
 
 import numpy as np
@@ -68,16 +67,23 @@ def numpy_step(params, X, y):
     return float(loss)
 
 
-def time_steps(step, params, X, y, n=300, repeats=7):
-    for _ in range(30):
-        step(params, X, y)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
+def time_interleaved(runs, n=100, rounds=30):
+    """Seconds per step for each (name, step, params, X, y), best of ``rounds``.
+
+    The contenders take turns in short rounds, so a busy machine slows them
+    alike; the best round of each is the least disturbed measurement.
+    """
+    for _, step, params, X, y in runs:
+        for _ in range(30):
             step(params, X, y)
-        times.append((time.perf_counter() - t0) / n)
-    return statistics.median(times)
+    best = {name: float("inf") for name, *_ in runs}
+    for _ in range(rounds):
+        for name, step, params, X, y in runs:
+            t0 = time.perf_counter()
+            for _ in range(n):
+                step(params, X, y)
+            best[name] = min(best[name], (time.perf_counter() - t0) / n)
+    return best
 
 
 def main():
@@ -89,8 +95,9 @@ def main():
     for _ in range(5):
         a, b = numpy_step(np_params, X, y), nbgraph_step(ng_params, X, y)
         assert abs(a - b) < 1e-9, (a, b)
-    t_ng = time_steps(nbgraph_step, ng_params, X, y)
-    t_np = time_steps(numpy_step, np_params, X, y)
+    best = time_interleaved([("nbgraph", nbgraph_step, ng_params, X, y),
+                             ("numpy", numpy_step, np_params, X, y)])
+    t_ng, t_np = best["nbgraph"], best["numpy"]
     print("MLP 2-16-16-1, 100 points, hinge + L2, SGD: one training step")
     print(f"{'':22}{'ms/step':>10}{'vs numpy':>10}")
     print(f"{'hand-written numpy':22}{t_np * 1e3:10.3f}{1.0:10.2f}")
