@@ -118,6 +118,7 @@ _program_choice = None
 _timeout = None
 DEFAULT_TIMEOUT = 30.0
 MAX_NODES = 1500
+GHOST_BUDGET = 2000     # ranks spanned by edges before shared leaves get copies
 
 
 def set_layout_program(program):
@@ -386,14 +387,17 @@ class _View:
                 self.note = "Scopes are collapsed into boxes. Open one with expand=['scope/name']."
             if collapse is None:
                 warnings.warn("nbgraph: " + self.note, stacklevel=4)
+        self.ghosts = {}
+        if mode != "summary":
+            self._ghost_hubs()
         for i, u in enumerate(self.units):
             u.index = i
+        self.unit = {u.key: u for u in self.units}
         heads = {}
         for tail, head, _, _ in self.edges:
             heads.setdefault(tail, set()).add(head)
         self.loose = {k for k, (tail, head, _, _) in enumerate(self.edges)
-                      if tail[0] == "n" and nodes[int(tail[1:])].op is None and len(heads[tail]) > 1}
-        self.unit = {u.key: u for u in self.units}
+                      if self._floating(self.unit[tail]) and len(heads[tail]) > 1}
         # which drawn edges carry each graph edge, for highlighting
         self.carries = {}
         self.result_edge = {}
@@ -497,6 +501,64 @@ class _View:
                 self.box[i] = self.opunit[i] = "g2"
         self._add_edges()
 
+    def _floating(self, u):
+        """A leaf's box: dot may rank it anywhere before its users."""
+        return u.type == "value" and self.graph.nodes[u.node].op is None
+
+    def _ghost_hubs(self, budget=GHOST_BUDGET):
+        """Give a heavily shared leaf a copy beside each far-away user.
+
+        dot pays for every rank an edge spans (a virtual node each) and
+        graphviz-pure's positioning grows about quadratically with them: a
+        weight used by 300 steps of a chain would take minutes. While the
+        estimated total span is above ``budget``, the leaf with the longest
+        edges gets a copy ("ghost", dashed border, same texts) per user.
+        Small drawings, such as an RNN over a few steps, are left alone.
+        """
+        units = {u.key: u for u in self.units}
+        rank = {u.key: 0 for u in self.units}
+        fixed = [e for e in self.edges if not self._floating(units[e[0]])]
+        succ, indeg = {}, {k: 0 for k in rank}
+        for tail, head, _, _ in fixed:
+            succ.setdefault(tail, []).append(head)
+            indeg[head] += 1
+        ready = [k for k in rank if indeg[k] == 0]
+        while ready:
+            k = ready.pop()
+            for h in succ.get(k, ()):
+                rank[h] = max(rank[h], rank[k] + 1)
+                indeg[h] -= 1
+                if indeg[h] == 0:
+                    ready.append(h)
+        spans = {}
+        for tail, head, _, _ in self.edges:
+            if self._floating(units[tail]):
+                spans.setdefault(tail, []).append(rank[head])
+        cost = {k: sum(r) - len(r) * min(r) for k, r in spans.items() if len(r) > 1}
+        total = sum(cost.values()) + sum(max(0, rank[h] - rank[t] - 1) for t, h, _, _ in fixed)
+        if total <= budget:
+            return
+        for key in sorted(cost, key=lambda k: (-cost[k], k)):
+            if total <= budget:
+                break
+            total -= cost[key]
+            primary = units[key]
+            mine = [k for k, e in enumerate(self.edges) if e[0] == key]
+            first = min(rank[self.edges[k][1]] for k in mine)
+            copies = {}
+            for k in mine:
+                tail, head, eid, carried = self.edges[k]
+                if rank[head] == first and not copies.get(None):
+                    copies[None] = head          # the primary keeps its nearest user
+                    continue
+                ghost = copies.get(head)
+                if ghost is None:
+                    ghost = copies[head] = f"{key}_{len(copies)}"
+                    self.units.append(_Unit(ghost, "value", node=primary.node, cluster=primary.cluster,
+                                            title="ghost"))
+                    self.ghosts.setdefault(primary.node, []).append(ghost)
+                self.edges[k] = (ghost, head, eid, carried)
+
     def _histogram(self, members):
         count = {}
         for i in members:
@@ -524,6 +586,8 @@ class _View:
         i = step.node
         g = self.graph
         units, edges = {self.box[i]: step.phase}, {}
+        for ghost in self.ghosts.get(i, ()):
+            units[ghost] = step.phase
         if step.phase == "forward":
             units[self.opunit[i]] = "forward"
             for j in g.nodes[i].inputs:
@@ -622,6 +686,8 @@ class _View:
         if computed and not _finite(n.value):
             look["bg"] = P["nonfinite"]
             look["namefc"] = P["nonfinite_text"]
+        if u.title == "ghost":
+            look["dash"] = True
         if lit:
             look["line"], look["width"] = P["active_line"], 3
             if lit == "forward" and self.color_by != "grad":
@@ -734,6 +800,8 @@ def _dot(view, position=None, sentinel=False):
         label = _value_label(view, u, look, c)
         if not sentinel and look["width"] >= 2:
             label = label.replace('<table border="1"', f'<table border="{int(look["width"])}"', 1)
+        if not sentinel and look.get("dash"):
+            label = label.replace('style="rounded"', 'style="rounded,dashed"', 1)
         target.node(u.key, label=label, id=u.key)
 
     # clusters: a tree of scope paths that hold drawn units
@@ -963,7 +1031,8 @@ def _slot_string(look, role, utype):
     if role == "bg":
         return f'fill="{look["bg"]}"'
     if role == "line":
-        return f'stroke="{look["line"]}" stroke-width="{look["width"]:g}"'
+        dash = ' stroke-dasharray="4,2"' if look.get("dash") else ""
+        return f'stroke="{look["line"]}" stroke-width="{look["width"]:g}"{dash}'
     if role == "gradbg":
         return f'fill="{look["gradbg"]}"'
     if role in ("namefc", "valfc", "gradfc"):

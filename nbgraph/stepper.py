@@ -17,12 +17,27 @@ import ipywidgets as widgets
 from . import render
 from .render import escape
 
-__all__ = ["Stepper"]
+__all__ = ["Stepper", "explanation_html"]
 
 _PHASE_COLOUR = {"forward": render.PALETTE["active_line"], "backward": render.PALETTE["edge_backward"],
                  None: render.PALETTE["line"]}
 
 _SPEEDS = [("slow", 1500), ("normal", 800), ("fast", 350), ("fastest", 120)]
+
+
+def explanation_html(head, text, phase=None):
+    """The explanation panel: a heading and the formula text, both escaped.
+
+    The only elements are the two ``div`` and the ``pre`` written here; every
+    piece of text (node names included) goes through ``render.escape``.
+    """
+    colour = _PHASE_COLOUR.get(phase, _PHASE_COLOUR[None])
+    return (f'<div style="border-left:4px solid {colour};background:#f7f8fa;color:#1f2933;'
+            f'padding:6px 10px;border-radius:3px">'
+            f'<div style="font-size:12px;color:#52606d;margin-bottom:4px">{escape(head)}</div>'
+            f'<pre style="margin:0;white-space:pre-wrap;word-break:break-word;font-family:'
+            f'Menlo,Consolas,\'DejaVu Sans Mono\',monospace;font-size:13px;line-height:1.45;'
+            f'background:transparent;color:#1f2933">{escape(text)}</pre></div>')
 
 
 class Stepper(widgets.VBox):
@@ -206,19 +221,11 @@ class Stepper(widgets.VBox):
     def _panel_html(self):
         step = self.step
         if step is None:
-            head = "start"
-            colour = _PHASE_COLOUR[None]
-        else:
-            label = self._graph.nodes[step.node].label
-            count = self._F if step.phase == "forward" else self._B
-            head = f"{step.phase} step {step.index + 1} of {count} · {label}"
-            colour = _PHASE_COLOUR[step.phase]
-        return (f'<div style="border-left:4px solid {colour};background:#f7f8fa;color:#1f2933;'
-                f'padding:6px 10px;border-radius:3px">'
-                f'<div style="font-size:12px;color:#52606d;margin-bottom:4px">{escape(head)}</div>'
-                f'<pre style="margin:0;white-space:pre-wrap;word-break:break-word;font-family:'
-                f'Menlo,Consolas,\'DejaVu Sans Mono\',monospace;font-size:13px;line-height:1.45;'
-                f'background:transparent;color:#1f2933">{escape(self.explanation)}</pre></div>')
+            return explanation_html("start", self.explanation, None)
+        label = self._graph.nodes[step.node].label
+        count = self._F if step.phase == "forward" else self._B
+        return explanation_html(f"{step.phase} step {step.index + 1} of {count} · {label}",
+                                self.explanation, step.phase)
 
     # -- pictures -----------------------------------------------------------------------
     def drawing(self):
