@@ -408,7 +408,8 @@ class Tensor:
             return repr(self.name)
         if self._op is not None:
             return f"the result of {self._op.name}"
-        return f"a {self.kind}"
+        return {"const": "a constant", "param": "an unnamed parameter",
+                "leaf": "an unnamed tensor"}.get(self.kind, "an unnamed result")
 
     def __repr__(self):
         body = np.array2string(self.data, precision=4, threshold=20)
@@ -577,6 +578,11 @@ def apply(name, *args, **params):
     except (ValueError, IndexError, TypeError) as err:
         shapes = ", ".join(f"{t.label()} {t.shape}" for t in inputs)
         where_ = f" in scope {_scope_path!r}" if _scope_path else ""
+        if name == "matmul" and min(len(d.shape) for d in datas) >= 1:
+            a, b = datas
+            err = (f"the last axis of the left ({a.shape[-1]}) must equal the "
+                   f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the right "
+                   f"({b.shape[0] if b.ndim == 1 else b.shape[-2]})")
         raise ShapeError(f"{name} ({op.symbol}){where_} cannot combine {shapes}: {err}") from None
     if type(data) is not np.ndarray or data.dtype is not _F64:
         data = np.asarray(data, dtype=np.float64)
