@@ -290,11 +290,14 @@ class Graph:
         if n.id in self.output_ids:
             lines.append(f"d{L}/d{n.label} = 1  (the seed: the output's gradient with respect to itself)")
         cs = step.contributions
+        uses = {}
+        for d in cs:
+            uses[d.user] = uses.get(d.user, 0) + 1
         for c in cs:
             u = self.nodes[c.user]
             via = ""
             if len(cs) > 1 or n.id in self.output_ids:
-                twice = sum(d.user == c.user for d in cs) > 1
+                twice = uses[c.user] > 1
                 via = f"via {u.label}" + (f" (input {c.index + 1})" if twice else "") + ": "
             chain = f"d{L}/d{u.label} · d{u.label}/d{n.label}"
             local_text = u.op.local[c.index] if c.index < len(u.op.local) else ""
