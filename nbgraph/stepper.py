@@ -22,6 +22,7 @@ __all__ = ["Stepper", "explanation_html"]
 _PHASE_COLOUR = {"forward": render.PALETTE["active_line"], "backward": render.PALETTE["edge_backward"],
                  None: render.PALETTE["line"]}
 
+_PANEL_LINES = 40
 _SPEEDS = [("slow", 1500), ("normal", 800), ("fast", 350), ("fastest", 120)]
 
 
@@ -224,8 +225,14 @@ class Stepper(widgets.VBox):
             return explanation_html("start", self.explanation, None)
         label = self._graph.nodes[step.node].label
         count = self._F if step.phase == "forward" else self._B
+        text = self.explanation
+        lines = text.split("\n")
+        if len(lines) > _PANEL_LINES:     # a node used thousands of times: show the ends
+            cut = len(lines) - _PANEL_LINES + 4
+            text = "\n".join(lines[:_PANEL_LINES - 6] + [f"… {cut} more lines (s.explanation has all) …"]
+                             + lines[-5:])
         return explanation_html(f"{step.phase} step {step.index + 1} of {count} · {label}",
-                                self.explanation, step.phase)
+                                text, step.phase)
 
     # -- pictures -----------------------------------------------------------------------
     def drawing(self):
