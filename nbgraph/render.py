@@ -866,6 +866,7 @@ def _graph_label(view):
 # The template: one layout, many steps
 # ---------------------------------------------------------------------------
 
+_CHUNK = 7                      # pieces per cached chunk: 2**7
 _BLOCK = re.compile(r'<g id="([^"]+)" class="(node|edge)">(.*?)</g>', re.S)
 _ATTR = re.compile(r'(fill|stroke)="(#fe[0-9a-f]{2}a7)"')
 _TEXT = re.compile(r'<text ([^>]*)>([^<]*)</text>')
@@ -889,6 +890,16 @@ class _Template:
         self._cut(svg)
         self._cache = {}
         self.edge_strings = {}
+        self._filled = None         # the pieces as last filled, for incremental renders
+        self._chunks = None         # the same, joined in runs of 2**_CHUNK pieces
+        # position -> units whose state changes there (a value computed, a grad known)
+        self._events = {}
+        for idx, (u, _) in enumerate(self.unit_slots):
+            members = u.members if u.type == "group" else [u.node]
+            for i in members:
+                for q in (view.fpos[i], view.bpos[i]):
+                    if 0 < q != math.inf:
+                        self._events.setdefault(q, set()).add(idx)
 
     def _cut(self, svg):
         view = self.view
@@ -920,7 +931,7 @@ class _Template:
         if missing:
             raise LayoutError(f"internal: the layout lost nodes {sorted(missing)[:5]}")
         self.parts = parts
-        self.unit_slots = [(view.units[i], tuple(s)) for i, s in sorted(unit_slots.items())]
+        self.unit_slots = [(u, tuple(unit_slots.get(u.index, ()))) for u in view.units]
         self.edge_slots = edge_slots
 
     def _cut_block(self, body, parts, slots, is_edge):
@@ -978,32 +989,71 @@ class _Template:
         return got
 
     def render(self, position=None):
-        """The SVG at a step position; ``None`` = everything known, nothing highlighted."""
+        """The SVG at a step position; ``None`` = everything known, nothing highlighted.
+
+        Incremental: only the units whose state changed since the last call
+        (a value computed or a gradient known in between, or a highlight
+        moved) get their slots refilled, then the pieces are joined. The
+        result depends on ``position`` alone.
+        """
         view = self.view
         if position is None:
             p, lit_units, lit_edges = view.total, {}, {}
         else:
             p = _check_position(position, view.total)
             lit_units, lit_edges, _ = view.active(p)
-        parts = self.parts.copy()
-        for u, slots in self.unit_slots:
+        lit_idx = {view.unit[k].index for k in lit_units}
+        if self._filled is None:
+            self._filled = self.parts.copy()
+            self._states = [None] * len(view.units)
+            todo = range(len(view.units))
+            edges = self.edge_slots.keys()
+        else:
+            lo, hi = sorted((self._at, p))
+            todo = set(self._lit_idx) | lit_idx
+            events = self._events
+            if hi - lo < len(events):
+                for q in range(lo + 1, hi + 1):
+                    todo.update(events.get(q, ()))
+            else:
+                for q, idx in events.items():
+                    if lo < q <= hi:
+                        todo.update(idx)
+            edges = set(self._lit_edges) | set(lit_edges)
+        parts, states, slots_of = self._filled, self._states, self.unit_slots
+        fpos, bpos = view.fpos, view.bpos
+        dirty = set()
+        for idx in todo:
+            u, slots = slots_of[idx]
             if u.type == "group":
                 state = (view._count(u, p, "f"), view._count(u, p, "b"), lit_units.get(u.key))
             else:
                 i = u.node
-                state = (p >= view.fpos[i], p >= view.bpos[i], lit_units.get(u.key))
-            for (at, _), text in zip(slots, self._strings(u, state, slots)):
-                parts[at] = text
-        for k, slots in self.edge_slots.items():
+                state = (p >= fpos[i], p >= bpos[i], lit_units.get(u.key))
+            if state != states[idx]:
+                states[idx] = state
+                for (at, _), text in zip(slots, self._strings(u, state, slots)):
+                    parts[at] = text
+                    dirty.add(at >> _CHUNK)
+        for k in edges:
             lit = lit_edges.get(k)
             strings = self.edge_strings.get(lit)
             if strings is None:
                 colour, width = view.edge_look(lit)
                 strings = self.edge_strings[lit] = {
                     "estroke": f'stroke="{colour}" stroke-width="{width:g}"', "efill": f'fill="{colour}"'}
-            for at, role in slots:
+            for at, role in self.edge_slots.get(k, ()):
                 parts[at] = strings[role]
-        return "".join(parts)
+                dirty.add(at >> _CHUNK)
+        self._at, self._lit_idx, self._lit_edges = p, lit_idx, lit_edges
+        # join in chunks and keep them: a step re-joins only the chunks it touched
+        chunks, size = self._chunks, 1 << _CHUNK
+        if chunks is None:
+            chunks = self._chunks = ["".join(parts[c:c + size]) for c in range(0, len(parts), size)]
+        else:
+            for c in dirty:
+                chunks[c] = "".join(parts[c << _CHUNK:(c + 1) << _CHUNK])
+        return "".join(chunks)
 
 
 def _check_position(position, total):
