@@ -64,18 +64,20 @@ _TRANSLATE.update({0x7F: 0x2421, 0x09: " ", 0xFFFE: 0xFFFD, 0xFFFF: 0xFFFD,
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def escape(text, br=False):
-    """Make any text safe inside an HTML-like DOT label or widget HTML.
+def escape(text, dot=False):
+    """Make any text safe inside widget HTML or (``dot=True``) a DOT HTML-like label.
 
     ``& < > " '`` become entities, so the text can neither close the DOT
     label (``>``), nor start an element (``<script>``), nor end an attribute.
-    Inside an HTML-like label ``] ; { }`` and backslashes have no meaning, so
-    they stay as they are. ``\\r\\n`` and ``\\r`` become ``\\n``; with
-    ``br=True`` a newline becomes ``<br/>`` (a line break in a DOT label),
-    otherwise it stays (widgets show the text in a ``pre``-wrapped block).
-    A tab becomes a space; other control characters, which XML forbids,
-    become their visible Unicode pictures (U+0001 -> ␁); U+FFFE, U+FFFF and
-    lone surrogates become U+FFFD.
+    Inside an HTML-like label ``] ; { }`` and quotes have no meaning to DOT.
+    ``\\r\\n`` and ``\\r`` become ``\\n``. A tab becomes a space; other control
+    characters, which XML forbids, become their visible Unicode pictures
+    (U+0001 -> ␁); U+FFFE, U+FFFF and lone surrogates become U+FFFD.
+
+    With ``dot=True`` (text going into DOT): a backslash is doubled, since
+    Graphviz reads ``\\N``, ``\\G``, ``\\E``... even in HTML-like labels, and
+    a newline becomes ``<br/>``. Otherwise newlines stay (widgets show text
+    in a ``pre``-wrapped block).
     """
     s = str(text)
     if "\r" in s:
@@ -83,8 +85,8 @@ def escape(text, br=False):
     s = s.translate(_TRANSLATE)
     if _SURROGATE.search(s):
         s = _SURROGATE.sub("\ufffd", s)
-    if br:
-        s = s.replace("\n", "<br/>")
+    if dot:
+        s = s.replace("\\", "\\\\").replace("\n", "<br/>")
     return s
 
 
@@ -729,19 +731,19 @@ def _value_label(view, u, look, c):
         # A scalar constant: the label is the number; small and grey.
         return (f'<<table border="1" cellborder="0" cellspacing="0" cellpadding="1" style="rounded" '
                 f'bgcolor="{c["bg"]}" color="{c["line"]}"><tr><td>'
-                f'<font color="{c["namefc"]}" point-size="10">{escape(_short(n.label, 24), br=True)}</font>'
+                f'<font color="{c["namefc"]}" point-size="10">{escape(_short(n.label, 24), dot=True)}</font>'
                 f'</td></tr></table>>')
     title = n.label if n is not None else u.title
-    rows.append(f'<tr><td><font color="{c["namefc"]}"><b>{escape(_short(title), br=True)}</b></font></td></tr>')
+    rows.append(f'<tr><td><font color="{c["namefc"]}"><b>{escape(_short(title), dot=True)}</b></font></td></tr>')
     if u.type == "group" and u.info:
         rows.append(f'<tr><td><font color="{PALETTE["group_line"]}" point-size="9">'
-                    f'{escape(_short(u.info, 90, 1))}</font></td></tr>')
+                    f'{escape(_short(u.info, 90, 1), dot=True)}</font></td></tr>')
     for v in look["vals"]:
-        rows.append(f'<tr><td><font color="{c["valfc"]}">{escape(v) or " "}</font></td></tr>')
+        rows.append(f'<tr><td><font color="{c["valfc"]}">{escape(v, dot=True) or " "}</font></td></tr>')
     if look["grad"] is not None:
         rows.append(f'<tr><td cellpadding="3"><table border="0" cellborder="0" cellspacing="0" cellpadding="1" '
                     f'style="rounded" bgcolor="{c["gradbg"]}"><tr><td><font color="{c["gradfc"]}" '
-                    f'point-size="10">{escape(look["grad"])}</font></td></tr></table></td></tr>')
+                    f'point-size="10">{escape(look["grad"], dot=True)}</font></td></tr></table></td></tr>')
     size = "" if u.type == "group" else ' cellpadding="2"'
     return (f'<<table border="1" cellborder="0" cellspacing="1"{size} style="rounded" '
             f'bgcolor="{c["bg"]}" color="{c["line"]}">{"".join(rows)}</table>>')
@@ -781,7 +783,7 @@ def _dot(view, position=None, sentinel=False):
         look = view.look(u, state)
         if u.type == "op":
             n = g.nodes[u.node]
-            sym = escape(_short(n.op.symbol, 12))
+            sym = escape(_short(n.op.symbol, 12), dot=True)
             c = {"opfill": _SENTINEL["opfill"], "opline": _SENTINEL["opline"],
                  "opfc": _SENTINEL["opfc"]} if sentinel else \
                 {"opfill": look["fill"], "opline": look["line"], "opfc": look["fc"]}
@@ -822,7 +824,7 @@ def _dot(view, position=None, sentinel=False):
         for child in order:
             if child.startswith(prefix) and "/" not in child[len(prefix):]:
                 with target.subgraph(name=f"cluster_{index[child]}") as sub:
-                    sub.attr(label=f"<{escape(_short(child.rpartition('/')[2], 40), br=True)}>",
+                    sub.attr(label=f"<{escape(_short(child.rpartition('/')[2], 40), dot=True)}>",
                              style="rounded,filled", fillcolor=P["cluster_fill"], color=P["cluster_line"],
                              fontcolor=P["cluster_text"], fontsize="11", labeljust="l",
                              id=f"cluster_{index[child]}")
@@ -848,7 +850,7 @@ def _graph_label(view):
     rows = []
     if view.note:
         rows.append(f'<tr><td align="left" colspan="{len(GRAD_COLORS) + 3}"><font color="{PALETTE["note"]}" '
-                    f'point-size="11">{escape(view.note)}</font></td></tr>')
+                    f'point-size="11">{escape(view.note, dot=True)}</font></td></tr>')
     if view.color_by == "grad":
         cells = [f'<td align="right"><font point-size="9" color="{PALETTE["line"]}">largest |grad|:</font></td>',
                  f'<td bgcolor="{GRAD_ZERO}"><font point-size="9">0</font></td>']

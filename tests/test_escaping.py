@@ -121,8 +121,9 @@ def test_any_text_as_name_and_scope(name, scope):
     check_all(name, scope)
 
 
-EXPLICIT = ["<script>alert(1)</script>", '"', "'", "]", ";", "{", "}", "\n", "\\", "\\n", "&amp;",
-            "&#60;", "node", "digraph", "subgraph", "edge", "graph", "strict", "a -> b", "n0",
+EXPLICIT = ["<script>alert(1)</script>", '"', "'", "]", ";", "{", "}", "\n", "\\", "\\n",
+            "\\E", "\\N", "\\G", "\\L", "\\l\\r", "\\\\", "&amp;", "&#60;", "node", "digraph",
+            "subgraph", "edge", "graph", "strict", "a -> b", "n0",
             "cluster_0", "<<>>", "<br/>", "]]>", "<!-- -->", "\x00\x01\x1b[31m", "\ufffe\uffff",
             "\ud800", "\t tab  and  spaces ", "\r\n", "line one\nline two\nthree\nfour",
             "名前" * 40, "😀🧠∂L/∂w" * 12, "x" * 300, "\u202eRTL\u202c", "e\u0301\u0301"]
@@ -151,11 +152,13 @@ def test_long_names_are_cut_with_an_ellipsis():
 def test_escape_itself():
     assert escape("<a href='x'>&</a>") == "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
     assert escape('"') == "&quot;"
-    assert escape("a\nb") == "a\nb" and escape("a\nb", br=True) == "a<br/>b"
-    assert escape("a\r\nb\rc", br=True) == "a<br/>b<br/>c"
+    assert escape("a\nb") == "a\nb" and escape("a\nb", dot=True) == "a<br/>b"
+    assert escape("a\r\nb\rc", dot=True) == "a<br/>b<br/>c"
+    assert escape("\\N") == "\\N" and escape("\\N", dot=True) == "\\\\N"
     assert escape("\x00\x1b\x7f\t") == "\u2400\u241b\u2421 "
     assert escape("\ud800\ufffe") == "\ufffd\ufffd"
     assert escape("] ; { } \\") == "] ; { } \\"
+    assert escape("] ; { } \\", dot=True) == "] ; { } \\\\"
     assert escape(12) == "12"
 
 
