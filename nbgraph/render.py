@@ -221,7 +221,7 @@ PALETTE = {
     "grad_fill": "#fde3cc", "grad_text": "#8f3510",
     "active_fill": "#ffe066", "active_line": "#e8590c", "active_grad_fill": "#ffab5e",
     "nonfinite": "#ff00ff", "nonfinite_text": "#ffffff",
-    "edge": "#8995a3", "edge_forward": "#e8590c", "edge_backward": "#c2255c",
+    "edge": "#8995a3", "edge_shared": "#b4bec9", "edge_forward": "#e8590c", "edge_backward": "#c2255c",
     "cluster_fill": "#f7f8fa", "cluster_line": "#c5ced8", "cluster_text": "#52606d",
     "group_fill": "#ece8f6", "group_line": "#6c5a9c", "note": "#8f3510",
 }
@@ -699,12 +699,15 @@ class _View:
                 look["gradfc"] = P["text"]
         return look
 
-    def edge_look(self, lit):
+    def edge_look(self, lit, k=None):
+        """Colour and width of drawn edge ``k``; edges of shared leaves are lighter."""
         P = PALETTE
         if lit == "forward":
             return P["edge_forward"], 2.5
         if lit == "backward":
             return P["edge_backward"], 2.5
+        if k in self.loose:
+            return P["edge_shared"], 1
         return P["edge"], 1.2
 
 
@@ -838,7 +841,7 @@ def _dot(view, position=None, sentinel=False):
         if sentinel:
             d.edge(tail, head, id=eid, color=_SENTINEL["edge"], **extra)
         else:
-            colour, width = view.edge_look(lit_edges.get(k))
+            colour, width = view.edge_look(lit_edges.get(k), k)
             d.edge(tail, head, id=eid, color=colour, penwidth=f"{width:g}", **extra)
     label = _graph_label(view)
     if label:
@@ -937,36 +940,39 @@ class _Template:
         self.edge_slots = edge_slots
 
     def _cut_block(self, body, parts, slots, is_edge):
-        # centre of the box: from the outline drawn in the sentinel line colour
+        # Centre of the box (from the outline drawn in the sentinel line colour)
+        # or of the op circle. Every text is re-anchored there, so "?" sits in
+        # the middle and a browser's fallback font stays centred too.
         cx = None
         xs = []
         for m in re.finditer(r'<(?:path|polygon)[^>]*stroke="' + _SENTINEL["line"] + r'"[^>]*>', body):
             xs += [float(a) for a, _ in _XY.findall(m.group(0))]
         if xs:
             cx = (min(xs) + max(xs)) / 2
+        else:
+            m = re.search(r'<ellipse[^>]* cx="(-?[\d.]+)"', body)
+            if m:
+                cx = float(m.group(1))
         spans = []   # (start, end, replacement or None, role)
         vline = 0
         for m in _TEXT.finditer(body):
             attrs = m.group(1)
+            a0 = m.start(1)
+            if cx is not None and not is_edge:
+                for am in re.finditer(r'text-anchor="start"|(?<![-\w])x="[^"]*"', attrs):
+                    rep = 'text-anchor="middle"' if am.group(0).startswith("text") else f'x="{cx:.2f}"'
+                    spans.append((a0 + am.start(), a0 + am.end(), rep, None))
             role = None
             if f'fill="{_SENTINEL["valfc"]}"' in attrs:
                 role, vline = f"vtext{vline}", vline + 1
             elif f'fill="{_SENTINEL["gradfc"]}"' in attrs:
                 role = "gtext"
-            if role is None:
-                continue
-            a0 = m.start(1)
-            if cx is not None:
-                for am in re.finditer(r'text-anchor="start"|(?<![-\w])x="[^"]*"', attrs):
-                    rep = 'text-anchor="middle"' if am.group(0).startswith("text") else f'x="{cx:.2f}"'
-                    spans.append((a0 + am.start(), a0 + am.end(), rep, None))
-            spans.append((m.start(2), m.end(2), None, role))
+            if role is not None:
+                spans.append((m.start(2), m.end(2), None, role))
         for m in _ATTR.finditer(body):
             role = _ROLE_OF[m.group(2)]
             if is_edge:
                 role = "estroke" if m.group(1) == "stroke" else "efill"
-            elif role in ("line", "opline") and m.group(1) != "stroke":
-                role = role + "_fill"      # never happens with our DOT; kept exact
             spans.append((m.start(), m.end(), None, role))
         spans.sort()
         last = 0
@@ -1037,12 +1043,14 @@ class _Template:
                 for (at, _), text in zip(slots, self._strings(u, state, slots)):
                     parts[at] = text
                     dirty.add(at >> _CHUNK)
+        loose = view.loose
         for k in edges:
             lit = lit_edges.get(k)
-            strings = self.edge_strings.get(lit)
+            key = (lit, k in loose)
+            strings = self.edge_strings.get(key)
             if strings is None:
-                colour, width = view.edge_look(lit)
-                strings = self.edge_strings[lit] = {
+                colour, width = view.edge_look(lit, k)
+                strings = self.edge_strings[key] = {
                     "estroke": f'stroke="{colour}" stroke-width="{width:g}"', "efill": f'fill="{colour}"'}
             for at, role in self.edge_slots.get(k, ()):
                 parts[at] = strings[role]
