@@ -18,12 +18,16 @@ The pipeline, top to bottom:
    nodes never move while you step.
 
 Colours (``PALETTE``): white with a grey "?" = not computed yet; pale blue =
-computed; yellow with a thick orange border = the node of the current step
-(forward), an orange gradient badge = the node of the current step
-(backward); a peach badge = gradient known. NaN/Inf is magenta in every mode.
-With ``color_by="grad"`` a box is filled by the size of its gradient (largest
-absolute entry) on a log scale, ``GRAD_BINS`` / ``GRAD_COLORS``; a legend is
-drawn under the graph.
+computed (pale green with a thick teal border: a parameter; small and grey: a
+constant); yellow with a thick orange border = the node of the current
+forward step, its input edges orange; a thick orange border and an orange
+gradient badge = the node of the current backward step, the edges its
+gradient comes back along crimson; a peach badge = gradient known. NaN/Inf
+is magenta in every mode. With ``color_by="grad"`` a box is filled by the
+size of its gradient (largest absolute entry) by decade, on a diverging scale
+(``GRAD_BINS`` / ``GRAD_COLORS``: dark blue = vanishing, pale yellow =
+moderate, dark red = exploding; grey = exactly 0), with a legend under the
+graph. A dashed box is a copy of a heavily shared leaf (large graphs only).
 
 Output is deterministic: node ids come from graph positions, so the same code
 gives byte-identical DOT and SVG on every run.
@@ -121,6 +125,7 @@ _timeout = None
 DEFAULT_TIMEOUT = 30.0
 MAX_NODES = 1500
 GHOST_BUDGET = 2000     # ranks spanned by edges before shared leaves get copies
+FAN_USES, FAN_SPAN = 8, 200   # ... or a leaf with this many uses spanning this many ranks
 
 
 def set_layout_program(program):
@@ -323,12 +328,12 @@ def _grad_line(g):
 class _Unit:
     """One drawn DOT node: a value box ("value"), an op circle ("op") or a group."""
 
-    __slots__ = ("key", "type", "node", "members", "cluster", "title", "info", "index")
+    __slots__ = ("key", "type", "node", "members", "cluster", "title", "info", "index", "ghost")
 
-    def __init__(self, key, type_, node=None, members=(), cluster="", title="", info=""):
+    def __init__(self, key, type_, node=None, members=(), cluster="", title="", info="", ghost=False):
         self.key, self.type, self.node = key, type_, node
         self.members, self.cluster, self.title, self.info = list(members), cluster, title, info
-        self.index = None
+        self.index, self.ghost = None, ghost
 
 
 class _View:
@@ -514,7 +519,8 @@ class _View:
         graphviz-pure's positioning grows about quadratically with them: a
         weight used by 300 steps of a chain would take minutes. While the
         estimated total span is above ``budget``, the leaf with the longest
-        edges gets a copy ("ghost", dashed border, same texts) per user.
+        edges gets a copy ("ghost", dashed border, same texts) per user; so
+        does a leaf with a wide fan of long edges (``FAN_USES``/``FAN_SPAN``).
         Small drawings, such as an RNN over a few steps, are left alone.
         """
         units = {u.key: u for u in self.units}
@@ -538,11 +544,13 @@ class _View:
                 spans.setdefault(tail, []).append(rank[head])
         cost = {k: sum(r) - len(r) * min(r) for k, r in spans.items() if len(r) > 1}
         total = sum(cost.values()) + sum(max(0, rank[h] - rank[t] - 1) for t, h, _, _ in fixed)
-        if total <= budget:
+        # a fan of many long edges is unreadable as well as slow
+        fan = {k for k, c in cost.items() if len(spans[k]) >= FAN_USES and c > FAN_SPAN}
+        if total <= budget and not fan:
             return
         for key in sorted(cost, key=lambda k: (-cost[k], k)):
-            if total <= budget:
-                break
+            if total <= budget and key not in fan:
+                continue
             total -= cost[key]
             primary = units[key]
             mine = [k for k, e in enumerate(self.edges) if e[0] == key]
@@ -557,7 +565,7 @@ class _View:
                 if ghost is None:
                     ghost = copies[head] = f"{key}_{len(copies)}"
                     self.units.append(_Unit(ghost, "value", node=primary.node, cluster=primary.cluster,
-                                            title="ghost"))
+                                            ghost=True))
                     self.ghosts.setdefault(primary.node, []).append(ghost)
                 self.edges[k] = (ghost, head, eid, carried)
 
@@ -688,7 +696,7 @@ class _View:
         if computed and not _finite(n.value):
             look["bg"] = P["nonfinite"]
             look["namefc"] = P["nonfinite_text"]
-        if u.title == "ghost":
+        if u.ghost:
             look["dash"] = True
         if lit:
             look["line"], look["width"] = P["active_line"], 3

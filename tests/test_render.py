@@ -299,3 +299,24 @@ def test_layout_timeout_is_a_clear_error():
         render.set_layout_timeout(None)
     with pytest.raises(ValueError):
         render.set_layout_timeout(0)
+
+
+def test_heavily_shared_leaves_get_dashed_copies_and_stay_fast():
+    G = ng.graph(chain(300))              # `a` and `w` are used by every link
+    t0 = time.perf_counter()
+    t = render._template(G)
+    assert time.perf_counter() - t0 < 20   # minutes without the copies
+    view = t.view
+    a = G.node("a").id
+    copies = view.ghosts[a]
+    assert len(copies) > 10
+    final = nodes_by_id(t.render(None))
+    for key in copies:
+        assert final[key] == final[f"n{a}"]             # same name, value and grad
+    assert 'stroke-dasharray="4,2"' in t.render(None)
+    # a backward step at `a` lights every copy
+    p = next(s.index + 1 + len(G.forward_steps) for s in G.backward_steps if s.node == a)
+    lit, _, _ = view.active(p)
+    assert set(copies) <= set(lit)
+    # small drawings keep one box per shared weight (the RNN's W_h)
+    assert not render._View(ng.graph(rnn())).ghosts
