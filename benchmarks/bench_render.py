@@ -24,37 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import nbgraph as ng                # noqa: E402
 from nbgraph import render          # noqa: E402
-
-
-def chain(n_nodes):
-    """h = tanh(h * w + a) / h * w + a, repeated: a shared weight and input."""
-    a = ng.tensor(0.5, name="a")
-    w = ng.parameter(0.9, name="w")
-    h, count, i = a, 2, 0
-    while count < n_nodes:
-        h = ng.tanh(h * w + a) if i % 3 == 0 else h * w + a
-        count += 3 if i % 3 == 0 else 2
-        i += 1
-    return h
-
-
-def mlp(n_nodes):
-    """A scalar MLP 2-k-k-1 with k chosen to get about n_nodes nodes."""
-    def build(k):
-        rng = np.random.default_rng(0)
-        xs = [ng.tensor(float(v), name=f"x{i}") for i, v in enumerate(rng.normal(size=2))]
-        sizes = [2, k, k, 1]
-        for layer, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
-            out = []
-            for j in range(fan_out):
-                acc = ng.parameter(0.0, name=f"b{layer}.{j}")
-                for i in range(fan_in):
-                    acc = acc + ng.parameter(float(rng.normal()) * 0.5, name=f"w{layer}.{j}.{i}") * xs[i]
-                out.append(ng.tanh(acc) if layer < 2 else acc)
-            xs = out
-        return (xs[0] * xs[0]).named("loss")
-    best = min(range(1, 40), key=lambda k: abs(len(ng.graph(build(k)).nodes) - n_nodes))
-    return build(best)
+from nbgraph.examples import chain, scalar_mlp as mlp  # noqa: E402
 
 
 def measure(make, n):

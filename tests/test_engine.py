@@ -10,19 +10,11 @@ from hypothesis.extra import numpy as hnp
 
 import nbgraph as ng
 from nbgraph.engine import OPS
-
-
-def reference():
-    x = ng.tensor(1.0, name="x")
-    y = ng.tensor(3.0, name="y")
-    z = ng.tensor(-3.0, name="z")
-    p = (x + y).named("p")
-    g = (p * z).named("g")
-    return x, y, z, p, g
+from nbgraph.examples import reference
 
 
 def test_reference_example_values_and_gradients():
-    x, y, z, p, g = reference()
+    g, (x, y, z, p) = reference(with_inputs=True)
     assert float(p) == 4.0 and float(g) == -12.0
     g.backward()
     assert (float(x.grad), float(y.grad), float(z.grad)) == (-3.0, -3.0, 4.0)
@@ -33,7 +25,7 @@ def test_reference_example_values_and_gradients():
 
 
 def test_reference_example_graph_steps():
-    *_, g = reference()
+    g = reference()
     G = ng.graph(g)
     assert [n.label for n in G.nodes] == ["x", "y", "p", "z", "g"]
     assert [n.id for n in G.nodes] == list(range(5))
@@ -54,7 +46,7 @@ def test_reference_example_graph_steps():
 
 
 def test_graph_does_not_touch_user_grads():
-    x, y, z, p, g = reference()
+    g, (x, y, z, p) = reference(with_inputs=True)
     G = ng.graph(g)
     G.backward_steps
     assert x._grad is None and z._grad is None
@@ -70,7 +62,7 @@ def test_backward_steps_use_the_engine_vjp(monkeypatch):
     original = OPS["mul"].vjp
     monkeypatch.setattr(OPS["mul"], "vjp", tuple(
         (lambda f: lambda *a, **k: calls.append(1) or f(*a, **k))(f) for f in original))
-    *_, g = reference()
+    g = reference()
     ng.graph(g).backward_steps
     assert calls  # the graph's backward ran the mul entry's VJP
 

@@ -13,41 +13,9 @@ import pytest
 
 import nbgraph as ng
 from nbgraph import render
+from nbgraph.examples import chain, reference, rnn
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def reference():
-    x = ng.tensor(1.0, name="x")
-    y = ng.tensor(3.0, name="y")
-    z = ng.tensor(-3.0, name="z")
-    p = (x + y).named("p")
-    return (p * z).named("g")
-
-
-def rnn(steps=4):
-    rng = np.random.default_rng(1)
-    W_h = ng.parameter(rng.normal(size=(3, 3)) * 0.5, name="W_h")
-    W_x = ng.parameter(rng.normal(size=(3, 2)) * 0.5, name="W_x")
-    b = ng.parameter(np.zeros(3), name="b")
-    h = ng.tensor(np.zeros(3), name="h0", requires_grad=False)
-    for t in range(1, steps + 1):
-        with ng.scope(f"t={t}"):
-            x_t = ng.tensor(rng.normal(size=2), name=f"x{t}", requires_grad=False)
-            h = ng.tanh(W_h @ h + W_x @ x_t + b).named(f"h{t}")
-    return (h * h).sum().named("loss")
-
-
-def chain(n_nodes):
-    """A scalar chain with a shared weight: about n_nodes nodes."""
-    a = ng.tensor(0.5, name="a")
-    w = ng.parameter(0.9, name="w")
-    h, count, i = a, 2, 0
-    while count < n_nodes:
-        h = ng.tanh(h * w + a) if i % 3 == 0 else h * w + a
-        count += 3 if i % 3 == 0 else 2
-        i += 1
-    return h
 
 
 def nodes_by_id(svg):
@@ -195,10 +163,9 @@ def test_color_by_grad_and_nonfinite_is_magenta_in_every_mode():
 
 
 def test_deterministic_across_processes():
-    code = ("import sys; sys.path.insert(0, %r); from test_render import rnn; "
+    code = ("import sys; from nbgraph.examples import rnn; "
             "import nbgraph as ng; from nbgraph import render; l = rnn(); "
-            "sys.stdout.write(ng.to_dot(l).source + '\\n=====\\n' + render.render_svg(l, position=7))"
-            % os.path.dirname(__file__))
+            "sys.stdout.write(ng.to_dot(l).source + '\\n=====\\n' + render.render_svg(l, position=7))")
     outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True).stdout for _ in range(2)]
     assert outs[0] == outs[1]

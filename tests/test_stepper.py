@@ -9,18 +9,10 @@ import pytest
 
 import nbgraph as ng
 from nbgraph import render
+from nbgraph.examples import reference as _reference
 from nbgraph.stepper import Stepper
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def reference():
-    x = ng.tensor(1.0, name="x")
-    y = ng.tensor(3.0, name="y")
-    z = ng.tensor(-3.0, name="z")
-    p = (x + y).named("p")
-    g = (p * z).named("g")
-    return g, (x, y, z, p)
 
 
 def all_widgets(w):
@@ -51,7 +43,7 @@ def node_texts(svg, graph, name):
 
 
 def test_reference_example_click_by_click():
-    g, (x, y, z, p) = reference()
+    g, (x, y, z, p) = _reference(with_inputs=True)
     s = Stepper(g)
     G = s.graph
     fwd, back = button(s, "Step forward"), button(s, "Step back")
@@ -97,7 +89,7 @@ def test_reference_example_click_by_click():
 
 
 def test_round_trip_every_position():
-    g, _ = reference()
+    g, _ = _reference(with_inputs=True)
     s = Stepper(g)
     seen = []
     while s.position < s.total:
@@ -111,7 +103,7 @@ def test_round_trip_every_position():
 
 
 def test_buttons_past_the_ends_do_nothing():
-    g, _ = reference()
+    g, _ = _reference(with_inputs=True)
     s = Stepper(g)
     start = s.svg
     button(s, "Step back").click()
@@ -131,7 +123,7 @@ def test_buttons_past_the_ends_do_nothing():
 
 
 def test_play_and_slider_drive_the_position():
-    g, _ = reference()
+    g, _ = _reference(with_inputs=True)
     s = Stepper(g)
     assert isinstance(s.play, widgets.Play) and s.play.max == s.total
     s.play.value = 3                              # what the frontend's Play does
@@ -145,7 +137,7 @@ def test_play_and_slider_drive_the_position():
 
 
 def test_1000_random_clicks_keep_a_consistent_state():
-    g, leaves = reference()
+    g, leaves = _reference(with_inputs=True)
     before = [t.grad.copy() for t in leaves]
     s = Stepper(g)
     buttons = {tip: button(s, tip) for tip in ("Reset", "Step back", "Step forward", "Run to end")}
@@ -185,7 +177,7 @@ def test_1000_random_clicks_keep_a_consistent_state():
 
 
 def test_user_grads_are_untouched_after_backward():
-    g, (x, y, z, p) = reference()
+    g, (x, y, z, p) = _reference(with_inputs=True)
     g.backward()
     grads = [float(t.grad) for t in (x, y, z)]
     s = Stepper(g)
@@ -203,7 +195,7 @@ def test_layout_runs_exactly_once_per_stepper(monkeypatch):
         return real(*a, **k)
 
     monkeypatch.setattr(render, "_run_layout_program", counting)
-    g, _ = reference()
+    g, _ = _reference(with_inputs=True)
     s = Stepper(g)
     for _ in range(3):
         s.run_to_end()
@@ -217,7 +209,7 @@ def test_layout_runs_exactly_once_per_stepper(monkeypatch):
 
 
 def test_mimebundle_has_svg_widget_view_and_text():
-    g, _ = reference()
+    g, _ = _reference(with_inputs=True)
     s = Stepper(g)
     s.step_forward()
     bundle = s._repr_mimebundle_()
@@ -240,7 +232,7 @@ def test_explanation_of_a_node_used_twice_shows_both_uses_and_the_sum():
 
 
 def test_stepper_accepts_graph_and_color_by_grad():
-    g, _ = reference()
+    g, _ = _reference(with_inputs=True)
     G = ng.graph(g)
     s = Stepper(G, color_by="grad")
     assert s.graph is G
@@ -251,7 +243,7 @@ def test_stepper_accepts_graph_and_color_by_grad():
 
 
 def test_stepper_tooltips_and_classes():
-    g, _ = reference()
+    g, _ = _reference(with_inputs=True)
     s = Stepper(g)
     tips = sorted(w.tooltip for w in all_widgets(s) if isinstance(w, widgets.Button))
     assert tips == ["Reset", "Run to end", "Step back", "Step forward"]
