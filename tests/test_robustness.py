@@ -34,6 +34,9 @@ def test_errors_leave_tensors_grads_and_graphs_unchanged():
     loss.backward()
     G = ng.graph(loss)
     steps_before = [s.explanation for s in G.forward_steps + G.backward_steps]
+    stepper = ng.Stepper(loss)
+    stepper.step_forward()
+    svg_before, position_before = stepper.svg, stepper.position
     before = snapshot(W, x, h, loss)
     bad_calls = [
         lambda: W @ ng.tensor(np.ones(4), name="v"),          # matmul shapes
@@ -51,6 +54,10 @@ def test_errors_leave_tensors_grads_and_graphs_unchanged():
         loss.backward()
     assert_unchanged(before, (W, x, h, loss))
     assert [s.explanation for s in G.forward_steps + G.backward_steps] == steps_before
+    assert (stepper.svg, stepper.position) == (svg_before, position_before)
+    stepper.step_forward()
+    stepper.step_back()
+    assert stepper.svg == svg_before
 
 
 def test_backward_errors_say_why():
