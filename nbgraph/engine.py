@@ -400,7 +400,7 @@ class Tensor:
 
     def detach(self):
         """The same numbers, cut off from the graph."""
-        return Tensor(self.data.copy(), name=self.name, requires_grad=False)
+        return Tensor(self.data, name=self.name, requires_grad=False)   # Tensor() copies
 
     def label(self):
         """How messages refer to this tensor: its name, else its op, else its kind."""
