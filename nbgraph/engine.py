@@ -135,12 +135,15 @@ def _sum_to(g, shape):
 
 def _expand(g, a, axis, keepdims):
     """Spread a reduced gradient back over every element of the input ``a``."""
+    out = np.empty(a.shape)
+    if axis is None and not keepdims:   # a full reduction: g is one number
+        out.fill(g)
+        return out
     if axis is not None and not keepdims:
         kept = list(a.shape)
         for ax in (axis if isinstance(axis, tuple) else (axis,)):
             kept[ax] = 1
         g = g.reshape(kept)
-    out = np.empty_like(a)
     out[...] = g
     return out
 

@@ -393,3 +393,15 @@ def test_comparisons_give_masks_for_where():
     out.sum().backward()
     np.testing.assert_allclose(t.grad, [0.1, 1.0, 0.1])
     assert {t: 1}[t] == 1          # tensors stay hashable
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 1), -1])
+def test_sum_and_mean_spread_their_gradient(axis, keepdims):
+    a = ng.tensor(np.arange(6.0).reshape(2, 3))
+    a.sum(axis=axis, keepdims=keepdims).sum().backward()
+    np.testing.assert_array_equal(a.grad, np.ones((2, 3)))
+    a.zero_grad()
+    m = a.mean(axis=axis, keepdims=keepdims)
+    m.sum().backward()
+    np.testing.assert_allclose(a.grad, np.full((2, 3), m.size / 6))
