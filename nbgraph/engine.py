@@ -18,6 +18,7 @@ widgets, training) is built on the handful of names defined here.
 import contextlib
 import itertools
 import numbers
+import operator
 
 import numpy as np
 
@@ -46,6 +47,7 @@ _scope_path = ""
 _anomaly = False
 _ids = itertools.count()
 _F64 = np.dtype(np.float64)
+_creation_number = operator.attrgetter("_id")
 
 
 @contextlib.contextmanager
@@ -686,7 +688,7 @@ def backprop(roots, seeds, record=None):
     for r, s in zip(roots, seeds):
         grads[r] = s if r not in grads else grads[r] + s
     get, anomaly = grads.get, _anomaly
-    for t in sorted(seen, key=_creation, reverse=True):
+    for t in sorted(seen, key=_creation_number, reverse=True):
         g = get(t)
         if g is None or t._op is None:
             continue
@@ -702,7 +704,3 @@ def backprop(roots, seeds, record=None):
             prev = get(inp)
             grads[inp] = gi if prev is None else prev + gi
     return grads
-
-
-def _creation(t):
-    return t._id
