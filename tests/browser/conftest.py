@@ -1,23 +1,33 @@
-"""Real-browser test harness: JupyterLab server + Debian Chromium driven by Playwright.
+"""Real-browser test harness: Jupyter servers + Debian Chromium driven by Playwright.
+
+Two frontends are served the same way: JupyterLab (``python -m jupyterlab``)
+and Jupyter Notebook 7 (``python -m notebook``, the ``notebook`` package >= 7,
+which is built from JupyterLab components). :class:`JupyterApp` holds what
+differs between them (module, command-line options, document URL); everything
+else -- start, readiness, page helpers, stop -- is shared.
 
 Fixtures
 --------
 ``chromium_executable`` (session)
     Path of Debian's Chromium. Missing -> the test is skipped with a loud
     reason, or fails when ``CI`` is set in the environment.
-``jupyter_lab`` (session)
-    A JupyterLab server on 127.0.0.1 (port chosen by the OS) with a random
-    token, serving a *temporary copy* of ``notebooks/`` so tests never touch
+``jupyter_lab`` / ``jupyter_notebook7`` (session)
+    A server on 127.0.0.1 (port chosen by the OS) with a random token,
+    serving a *temporary copy* of ``notebooks/`` so tests never touch
     committed notebooks. Config, runtime and data dirs are temporary too; the
     kernel is the ``python3`` kernelspec, which resolves to the interpreter
-    running pytest (see ``LabServer.python``). Stopped by its own pid in a
-    ``finally`` whatever happens.
+    running pytest (see ``JupyterServer.python``). Stopped by its own pid and
+    process group in a ``finally`` whatever happens. Each starts only when a
+    test asks for it; Notebook 7 missing -> skip, or failure when ``CI`` is set.
 ``browser`` (session)
     Chromium launched through Playwright's sync API.
-``lab`` (function)
-    A fresh browser context + page wrapped in :class:`LabPage`, whose helpers
-    open notebooks, run all cells, wait for the kernel, take screenshots into
-    ``artifacts/browser/<test>/`` and collect console errors and tracebacks.
+``lab`` / ``notebook7`` (function)
+    A fresh browser context + page on that server wrapped in
+    :class:`JupyterPage`, whose helpers open notebooks, run all cells, wait
+    for the kernel, take screenshots into ``artifacts/browser/<test>/`` and
+    collect console errors and tracebacks. Both frontends expose the app as
+    ``window.jupyterapp`` (``expose_app_in_browser``), so the helpers drive
+    both through the same shell and command registry.
 
 Synchronisation is always "poll a condition until a deadline" (Playwright's
 ``wait_for_*`` / ``expect`` or a bounded loop), never a bare sleep.
@@ -36,6 +46,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -88,7 +99,7 @@ LAB_USER_SETTINGS = {
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "browser: drives JupyterLab in a real Chromium (tests/browser)")
+        "markers", "browser: drives JupyterLab / Notebook 7 in a real Chromium (tests/browser)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -141,22 +152,73 @@ def browser(chromium_executable):
 
 
 # --------------------------------------------------------------------------
-# JupyterLab server
+# Jupyter servers: JupyterLab and Notebook 7
 # --------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class JupyterApp:
+    """What differs between the frontends we serve."""
+
+    label: str                 # for messages and the log file name
+    module: str                # started as `python -m <module>`
+    args: tuple[str, ...]      # app-specific command-line options
+    # URL path (below the server URL, before "?token=") opening a notebook;
+    # {path} is URL-quoted, {workspace} a fresh name per call.
+    document_path: str
+    # Known console errors of this frontend itself, (text, url) pairs as in
+    # IGNORED_CONSOLE_ERRORS; for an uncaught error the "url" is its stack top.
+    ignored_console_errors: tuple = ()
+
+
+JUPYTERLAB = JupyterApp(
+    label="jupyterlab",
+    module="jupyterlab",
+    args=(
+        "--LabApp.expose_app_in_browser=True",   # window.jupyterapp
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ),
+    # A fresh workspace: tabs opened by earlier tests are not restored (they
+    # would start kernels and steal focus).
+    document_path="lab/workspaces/{workspace}/tree/{path}",
+)
+
+NOTEBOOK7 = JupyterApp(
+    label="notebook7",
+    module="notebook",
+    args=(
+        # window.jupyterapp, read by Notebook 7's main.js from the page config
+        "--JupyterNotebookApp.expose_app_in_browser=True",
+    ),
+    # One document per page: there is no layout to restore.
+    document_path="notebooks/{path}",
+    ignored_console_errors=(
+        # Notebook 7.6.5 bug, on every page (/tree too, any notebook): its
+        # shortcuts plugin handles settingRegistry.pluginChanged for
+        # "@jupyterlab/docmanager-extension:plugin" before that plugin is in
+        # registry.plugins and reads .schema of undefined (uncaught, async).
+        # Matched on the exact message thrown from Notebook's own core bundle.
+        (re.compile(r"^Cannot read properties of undefined \(reading 'schema'\)$"),
+         re.compile(r"^at [^ ]*/static/notebook/notebook_core\.[0-9a-f]+\.js")),
+    ),
+)
+
+
 @dataclass
-class LabServer:
+class JupyterServer:
+    app: JupyterApp
     url: str           # e.g. http://127.0.0.1:40123/
     token: str
-    root_dir: Path     # temporary copy of notebooks/, served as the lab root
+    root_dir: Path     # temporary copy of notebooks/, served as the root
     log_path: Path
     pid: int
     python: str = sys.executable  # interpreter of server and kernel
 
-    def lab_url(self, path: str = "", workspace: str | None = None) -> str:
-        """URL opening ``path``; a fresh ``workspace`` name means no restored tabs."""
-        ws = f"workspaces/{workspace}/" if workspace else ""
-        return f"{self.url}lab/{ws}tree/{path}?token={self.token}"
+    def notebook_url(self, path: str) -> str:
+        """URL opening the notebook ``path`` (relative to the root) in this frontend."""
+        rel = self.app.document_path.format(
+            path=urllib.parse.quote(path), workspace=f"test-{uuid.uuid4().hex[:12]}")
+        return f"{self.url}{rel}?token={self.token}"
 
     def api(self, path: str, method: str = "GET", timeout: float = 5.0):
         req = urllib.request.Request(
@@ -193,7 +255,7 @@ def _processes_with_env(marker: str) -> list[int]:
     return pids
 
 
-def _stop_server(proc: subprocess.Popen, server: LabServer | None, marker: str) -> None:
+def _stop_server(proc: subprocess.Popen, server: JupyterServer | None, marker: str) -> None:
     """Stop the server (and its kernels) by pid, escalating politely."""
     if proc.poll() is None and server is not None:
         # Ask nicely first: the server then shuts its kernels down itself.
@@ -215,9 +277,9 @@ def _stop_server(proc: subprocess.Popen, server: LabServer | None, marker: str) 
             os.kill(pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
-def jupyter_lab(chromium_executable, tmp_path_factory) -> LabServer:
-    base = tmp_path_factory.mktemp("jupyterlab")
+def _serve(app: JupyterApp, tmp_path_factory):
+    """Generator behind the server fixtures: start ``app``, yield it, stop it."""
+    base = tmp_path_factory.mktemp(app.label)
     root = base / "notebooks"
     if NOTEBOOKS_DIR.is_dir():
         shutil.copytree(NOTEBOOKS_DIR, root,
@@ -227,11 +289,12 @@ def jupyter_lab(chromium_executable, tmp_path_factory) -> LabServer:
     config_dir, runtime_dir, data_dir = (base / d for d in ("config", "runtime", "data"))
     for d in (config_dir, runtime_dir, data_dir):
         d.mkdir()
+    # Notebook 7 reads the same user-settings dir (<config>/lab/user-settings).
     for rel, settings in LAB_USER_SETTINGS.items():
         _write_json(config_dir / "lab" / "user-settings" / rel, settings)
 
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS_DIR / "jupyterlab-server.log"
+    log_path = ARTIFACTS_DIR / f"{app.label}-server.log"
     token = secrets.token_hex(24)
     marker = f"NBGRAPH_BROWSER_TEST_RUN={uuid.uuid4().hex}"
 
@@ -252,36 +315,63 @@ def jupyter_lab(chromium_executable, tmp_path_factory) -> LabServer:
         marker.split("=")[0]: marker.split("=")[1],
     })
     cmd = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable, "-m", app.module,
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         "--ServerApp.port=0",            # the OS picks a free port: no race
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True",   # window.jupyterapp
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        *app.args,
     ]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
 
-    server: LabServer | None = None
+    server: JupyterServer | None = None
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                 cwd=base, start_new_session=True,
                                 stdin=subprocess.DEVNULL)
         try:
-            server = _wait_for_server(proc, runtime_dir, token, root, log_path)
-            print(f"\n[browser] JupyterLab {server.url} (pid {proc.pid}), "
+            server = _wait_for_server(app, proc, runtime_dir, token, root, log_path)
+            print(f"\n[browser] {app.label} {server.url} (pid {proc.pid}), "
                   f"root {root}, log {log_path}")
             yield server
         finally:
             _stop_server(proc, server, marker)
 
 
-def _wait_for_server(proc, runtime_dir: Path, token: str, root: Path,
-                     log_path: Path) -> LabServer:
+@pytest.fixture(scope="session")
+def jupyter_lab(chromium_executable, tmp_path_factory) -> JupyterServer:
+    yield from _serve(JUPYTERLAB, tmp_path_factory)
+
+
+def _require_notebook7() -> None:
+    """Skip (fail under CI) unless the `notebook` package >= 7 is importable."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("notebook")
+    except PackageNotFoundError:
+        found = None
+    if found is not None and int(found.split(".")[0]) >= 7:
+        return
+    reason = (f"!!! NOTEBOOK 7 TESTS NOT RUN: the `notebook` package >= 7 is "
+              f"{'missing' if found is None else f'at {found}'} in {sys.prefix}. "
+              "Install the test extra: pip install -e '.[test]'.")
+    if os.environ.get("CI"):
+        pytest.fail(reason + " CI is set, so this is a failure, not a skip.")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def jupyter_notebook7(chromium_executable, tmp_path_factory) -> JupyterServer:
+    _require_notebook7()
+    yield from _serve(NOTEBOOK7, tmp_path_factory)
+
+
+def _wait_for_server(app: JupyterApp, proc, runtime_dir: Path, token: str, root: Path,
+                     log_path: Path) -> JupyterServer:
     """Poll the server's info file, then /api/status, until a deadline."""
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     info_file = runtime_dir / f"jpserver-{proc.pid}.json"
@@ -293,8 +383,8 @@ def _wait_for_server(proc, runtime_dir: Path, token: str, root: Path,
         if server is None and info_file.exists():
             with contextlib.suppress(ValueError, OSError):
                 info = json.loads(info_file.read_text())
-                server = LabServer(url=info["url"], token=token, root_dir=root,
-                                   log_path=log_path, pid=proc.pid)
+                server = JupyterServer(app=app, url=info["url"], token=token,
+                                       root_dir=root, log_path=log_path, pid=proc.pid)
         if server is not None:
             try:
                 status = server.api("status", timeout=2)
@@ -309,15 +399,17 @@ def _wait_for_server(proc, runtime_dir: Path, token: str, root: Path,
     tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
     state = (f"exited with {proc.returncode}" if proc.poll() is not None
              else f"not ready after {SERVER_START_TIMEOUT_S}s ({last_error})")
-    raise RuntimeError(f"JupyterLab server {state}; log tail:\n{tail}")
+    raise RuntimeError(f"{app.label} server {state}; log tail:\n{tail}")
 
 
 # --------------------------------------------------------------------------
 # Page helpers
 # --------------------------------------------------------------------------
 
-# JavaScript run in the page. `window.jupyterapp` is exposed by
-# --LabApp.expose_app_in_browser=True.
+# JavaScript run in the page. `window.jupyterapp` is exposed by the
+# expose_app_in_browser option of either app (see JUPYTERLAB / NOTEBOOK7). In
+# Notebook 7 the shell's currentWidget is the page's one NotebookPanel, and
+# "notebook:run-all-cells" is the same JupyterLab command.
 _JS_CURRENT_NOTEBOOK = """
 () => {
   const app = window.jupyterapp;
@@ -384,11 +476,11 @@ _TRACEBACK_RE = re.compile(
 
 
 @dataclass
-class LabPage:
-    """A Playwright page on the test's JupyterLab, with notebook helpers."""
+class JupyterPage:
+    """A Playwright page on the test's Jupyter server, with notebook helpers."""
 
     page: object                      # playwright.sync_api.Page
-    server: LabServer
+    server: JupyterServer
     shots_dir: Path
     console: list = field(default_factory=list)   # (type, text, url)
     notebook_path: str | None = None              # set by open_notebook
@@ -397,16 +489,14 @@ class LabPage:
     # ---- navigation -----------------------------------------------------
 
     def open_notebook(self, name: str, timeout_ms: int = 60_000) -> None:
-        """Open ``name`` (relative to the lab root) and wait for an idle kernel.
+        """Open ``name`` (relative to the server root) and wait for an idle kernel.
 
-        Each call uses a fresh JupyterLab workspace, so tabs opened by earlier
-        tests are not restored (they would start kernels and steal focus).
+        In JupyterLab each call uses a fresh workspace (see ``JUPYTERLAB``).
         """
         if not (self.server.root_dir / name).exists():
             raise FileNotFoundError(
                 f"{name} is not in the served copy of notebooks/ ({self.server.root_dir})")
-        workspace = f"test-{uuid.uuid4().hex[:12]}"
-        self.page.goto(self.server.lab_url(name, workspace), wait_until="domcontentloaded")
+        self.page.goto(self.server.notebook_url(name), wait_until="domcontentloaded")
         self.page.wait_for_function(
             f"(path) => {{ const nb = ({_JS_CURRENT_NOTEBOOK})();"
             " return nb !== null && nb.context.path === path; }",
@@ -419,7 +509,7 @@ class LabPage:
     def wait_kernel_idle(self, timeout_ms: int = 60_000) -> None:
         """Wait until the current notebook's kernel reports 'idle'.
 
-        Accepts JupyterLab's "Select Kernel" dialog (default choice) if a
+        Accepts the "Select Kernel" dialog (default choice) if a
         notebook without kernel metadata brings it up.
         """
         deadline = time.monotonic() + timeout_ms / 1000
@@ -489,10 +579,11 @@ class LabPage:
 
     def console_errors(self) -> list[str]:
         errors = []
+        ignored = IGNORED_CONSOLE_ERRORS + list(self.server.app.ignored_console_errors)
         for kind, text, url in self.console:
             if kind not in ("error", "pageerror"):
                 continue
-            if any(t.search(text) and u.search(url or "") for t, u in IGNORED_CONSOLE_ERRORS):
+            if any(t.search(text) and u.search(url or "") for t, u in ignored):
                 continue
             errors.append(f"{kind}: {text} ({url})" if url else f"{kind}: {text}")
         return errors
@@ -522,8 +613,14 @@ def _test_dir_name(nodeid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
 
 
-@pytest.fixture
-def lab(request, browser, jupyter_lab):
+def _stack_top(stack: str | None, frames: int = 3) -> str:
+    """The first frames of an uncaught error's JS stack: where it was thrown."""
+    lines = [ln.strip() for ln in (stack or "").splitlines() if ln.strip().startswith("at ")]
+    return " <- ".join(lines[:frames])
+
+
+def _page_on(server: JupyterServer, request, browser):
+    """Generator behind the page fixtures: a fresh context + page on ``server``."""
     shots_dir = ARTIFACTS_DIR / _test_dir_name(request.node.nodeid)
     if shots_dir.exists():
         shutil.rmtree(shots_dir)
@@ -531,24 +628,38 @@ def lab(request, browser, jupyter_lab):
     try:
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         page = context.new_page()
-        helper = LabPage(page=page, server=jupyter_lab, shots_dir=shots_dir)
+        helper = JupyterPage(page=page, server=server, shots_dir=shots_dir)
         page.on("console", lambda m: helper.console.append(
             (m.type, m.text, (m.location or {}).get("url", ""))))
-        page.on("pageerror", lambda e: helper.console.append(("pageerror", str(e), "")))
-        print(f"\n[browser] screenshots for {request.node.name}: {shots_dir}")
+        page.on("pageerror", lambda e: helper.console.append(
+            ("pageerror", str(e), _stack_top(getattr(e, "stack", None)))))
+        print(f"\n[browser] screenshots for {request.node.name} "
+              f"({server.app.label}): {shots_dir}")
         yield helper
         failed = getattr(request.node, "rep_call", None)
         if failed is not None and failed.failed:
             with contextlib.suppress(Exception):
                 helper.screenshot("failure", full_page=True)
             print("[browser] console:\n" + "\n".join(map(str, helper.console[-30:])))
-            print("[browser] server log tail:\n" + jupyter_lab.log_tail())
+            print("[browser] server log tail:\n" + server.log_tail())
     finally:
         context.close()
-        _shutdown_sessions(jupyter_lab)
+        _shutdown_sessions(server)
 
 
-def _shutdown_sessions(server: LabServer) -> None:
+@pytest.fixture
+def lab(request, browser, jupyter_lab):
+    """A page on the JupyterLab server."""
+    yield from _page_on(jupyter_lab, request, browser)
+
+
+@pytest.fixture
+def notebook7(request, browser, jupyter_notebook7):
+    """A page on the Notebook 7 server."""
+    yield from _page_on(jupyter_notebook7, request, browser)
+
+
+def _shutdown_sessions(server: JupyterServer) -> None:
     """Shut down the kernels this test started, so tests don't share state or CPU."""
     with contextlib.suppress(Exception):
         for session in server.api("sessions") or []:
