@@ -1,5 +1,9 @@
 """The lessons, driven like a learner would: in JupyterLab, in Chromium.
 
+Lesson 01's Stepper is also driven in Jupyter Notebook 7 (``notebook7``
+fixture): same selectors, same helpers, since Notebook 7 renders notebooks
+and widgets with the JupyterLab components.
+
 Contract (as rendered in the browser; all selectors are in this block):
   Stepper  buttons are ipywidgets Buttons with tooltips "Reset", "Step back",
            "Step forward", "Run to end"; the drawing is an ipywidgets.HTML
@@ -43,6 +47,8 @@ STOPPED_TEXT = "stopped"
 
 FORWARD_STEPS = 2
 BACKWARD_STEPS = 5
+FORWARD_VALUES = (("p", 4), ("g", -12))
+LEAF_GRADS = (("x", -3), ("y", -3), ("z", 4))
 LATENCY_BUDGET_MS = float(os.environ.get("NBGRAPH_LATENCY_BUDGET_MS", "150"))
 TRAINING_UPDATES = 2            # loss-plot src changes to see before Stop
 TRAINING_TIMEOUT_MS = 60_000
@@ -124,10 +130,23 @@ class Stepper:
         except Exception as exc:
             raise AssertionError(f"drawing did not return to {what}") from exc
 
+    def assert_values(self) -> None:
+        nodes = self.nodes()
+        for name, value in FORWARD_VALUES:
+            assert _shows_value(nodes[name], value), f"{name} should show {value}: {nodes[name]}"
+
     def assert_grads(self) -> None:
         nodes = self.nodes()
-        for name, grad in (("x", -3), ("y", -3), ("z", 4)):
+        for name, grad in LEAF_GRADS:
             assert _shows_grad(nodes[name], grad), f"{name} should show grad {grad}: {nodes[name]}"
+
+    def report_latency(self, where: str) -> float:
+        """Print the click->SVG latencies; return their median."""
+        median = statistics.median(self.latencies)
+        print(f"[browser] Stepper click->SVG latency in {where} over {len(self.latencies)} "
+              f"clicks: median {median:.1f} ms (budget {LATENCY_BUDGET_MS:.0f} ms), "
+              f"all {[round(x, 1) for x in self.latencies]}")
+        return median
 
 
 def _find_reference_stepper(lab) -> Stepper:
@@ -144,28 +163,35 @@ def _find_reference_stepper(lab) -> Stepper:
     raise AssertionError("no Stepper drawing with nodes x, y, z, p, g in lesson 01")
 
 
-def test_lesson_01_stepper(lab):
+def _run_lesson_01(lab) -> Stepper:
+    """Open lesson 01, run all cells, return its Stepper at the start, in view."""
     lab.open_notebook(LESSON_01)  # fails if the lesson is missing
     assert lab.run_all(), "a cell of lesson 01 failed"
 
     stepper = _find_reference_stepper(lab)
-    page = lab.page
-    expect(page.locator(stepper.sel(SVG)).first).to_be_visible()
-    page.locator(stepper.sel(SVG)).first.scroll_into_view_if_needed()
-    initial_svg = stepper.svg_html()
+    svg = lab.page.locator(stepper.sel(SVG)).first
+    expect(svg).to_be_visible()
+    svg.scroll_into_view_if_needed()
     stepper.expect_progress(0, 0)
     lab.screenshot("stepper-rendered")
+    return stepper
 
-    # Forward pass: two steps compute p = x + y = 4, then g = p * z = -12.
+
+def _forward_pass(lab, stepper: Stepper) -> None:
+    """Two steps compute p = x + y = 4, then g = p * z = -12."""
     stepper.click(STEP_FORWARD)
     stepper.expect_progress(1, 0)
     stepper.click(STEP_FORWARD)
     stepper.expect_progress(2, 0)
-    nodes = stepper.nodes()
-    assert _shows_value(nodes["p"], 4), f"p should show 4: {nodes['p']}"
-    assert _shows_value(nodes["g"], -12), f"g should show -12: {nodes['g']}"
-    expect(page.locator(stepper.sel(EXPLANATION)).first).not_to_be_empty()
+    stepper.assert_values()
+    expect(lab.page.locator(stepper.sel(EXPLANATION)).first).not_to_be_empty()
     lab.screenshot("after-forward-pass")
+
+
+def test_lesson_01_stepper(lab):
+    stepper = _run_lesson_01(lab)
+    initial_svg = stepper.svg_html()
+    _forward_pass(lab, stepper)
 
     # Backward pass: five steps; keep the drawing before the last one.
     for _ in range(BACKWARD_STEPS - 1):
@@ -192,11 +218,47 @@ def test_lesson_01_stepper(lab):
     stepper.assert_grads()
     lab.screenshot("after-run-to-end")
 
-    median = statistics.median(stepper.latencies)
-    print(f"[browser] Stepper click->SVG latency over {len(stepper.latencies)} clicks: "
-          f"median {median:.1f} ms (budget {LATENCY_BUDGET_MS:.0f} ms), "
-          f"all {[round(x, 1) for x in stepper.latencies]}")
+    median = stepper.report_latency("JupyterLab")
     lab.assert_clean()
+    assert median < LATENCY_BUDGET_MS, (
+        f"median click->SVG latency {median:.1f} ms exceeds {LATENCY_BUDGET_MS:.0f} ms")
+
+
+def test_lesson_01_stepper_notebook7(notebook7):
+    """Lesson 01's Stepper in Jupyter Notebook 7, at /notebooks/<path>."""
+    nb, page = notebook7, notebook7.page
+    stepper = _run_lesson_01(nb)
+    # The page really is Notebook 7, not JupyterLab behind another URL.
+    assert page.evaluate("() => window.jupyterapp.name") == "Jupyter Notebook"
+    assert f"/notebooks/{LESSON_01}" in page.url, page.url
+
+    _forward_pass(nb, stepper)
+
+    stepper.click(RUN_TO_END)
+    stepper.expect_progress(FORWARD_STEPS, BACKWARD_STEPS)
+    stepper.assert_grads()
+    end_svg, end_nodes = stepper.svg_html(), stepper.nodes()
+    nb.screenshot("after-run-to-end")
+
+    # Step back undoes exactly the last backward step: one leaf loses its
+    # gradient, every other node reads as before; stepping forward again
+    # gives back the very same drawing.
+    stepper.click(STEP_BACK)
+    stepper.expect_progress(FORWARD_STEPS, BACKWARD_STEPS - 1)
+    back_nodes = stepper.nodes()
+    assert stepper.svg_html() != end_svg, "Step back did not change the drawing"
+    lost = [name for name, grad in LEAF_GRADS if not _shows_grad(back_nodes[name], grad)]
+    assert len(lost) == 1, f"Step back should take one leaf's gradient away: {back_nodes}"
+    unchanged = {n: t for n, t in end_nodes.items() if n not in lost}
+    assert {n: back_nodes.get(n) for n in unchanged} == unchanged, (
+        f"Step back changed more than {lost[0]}: {end_nodes} -> {back_nodes}")
+    nb.screenshot("after-step-back")
+    stepper.click(STEP_FORWARD)
+    stepper.wait_svg_equals(end_svg, "the end drawing after Step back + Step forward")
+    stepper.expect_progress(FORWARD_STEPS, BACKWARD_STEPS)
+
+    median = stepper.report_latency("Notebook 7")
+    nb.assert_clean()
     assert median < LATENCY_BUDGET_MS, (
         f"median click->SVG latency {median:.1f} ms exceeds {LATENCY_BUDGET_MS:.0f} ms")
 
