@@ -93,9 +93,10 @@ class Stepper(widgets.VBox):
                                         continuous_update=len(g.nodes) <= 300,
                                         layout=widgets.Layout(width="200px"))
         self.progress = widgets.HTML().add_class("nbgraph-progress")
-        self.picture = widgets.HTML(layout=widgets.Layout(overflow="auto", flex="1 1 auto",
+        self.picture = widgets.HTML(layout=widgets.Layout(overflow="auto", flex="0 1 auto",
                                                           max_width="100%")).add_class("nbgraph-svg")
-        self.panel = widgets.HTML(layout=widgets.Layout(flex="0 1 420px", min_width="260px")
+        self.panel = widgets.HTML(layout=widgets.Layout(flex="0 1 420px", min_width="260px",
+                                                        margin="0 0 0 16px")
                                   ).add_class("nbgraph-explanation")
         self.play.observe(self._on_control, names="value")
         self.slider.observe(self._on_control, names="value")
