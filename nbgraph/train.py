@@ -405,6 +405,7 @@ class Dashboard(_Reporter):
         self.widget.add_class("nbgraph-dashboard")
         self._info = None
         self._graph_drawn = None
+        self._boundary_steps = None     # history.steps when the boundary was last drawn
 
     def _on_stop(self, button=None):
         self.stop_requested = True
@@ -426,10 +427,14 @@ class Dashboard(_Reporter):
     def _draw(self, history, info):
         self.status.value = f"<code>{_escape(_status_text(history, info))}</code>"
         self.lossplot.redraw()
-        if self.boundary is not None:
-            self.boundary.redraw()
+        self._draw_boundary(history)
         self._draw_graph(info)
         self.refreshes += 1
+
+    def _draw_boundary(self, history):
+        if self.boundary is not None and history.steps != self._boundary_steps:
+            self.boundary.redraw()
+            self._boundary_steps = history.steps
 
     def _draw_graph(self, info):
         tensor = info.get("loss_tensor") if info else None
@@ -448,12 +453,16 @@ class Dashboard(_Reporter):
         self.stop_button.description = "Stopped" if history.stopped_by == "user" else "Done"
         if self.lossplot._dirty:
             self.lossplot.redraw()
-        if self.boundary is not None:
-            self.boundary.redraw()
+        self._draw_boundary(history)
         self._draw_graph(self._info)
         self._graph_drawn = None            # do not keep the last graph alive
         if self._info:
             self._info["loss_tensor"] = None
+        # The images stay on show; the matplotlib figures go to the next
+        # dashboard (this one stays alive as long as its widgets do).
+        self.lossplot.release_figure()
+        if self.boundary is not None:
+            self.boundary.release_figure()
 
 
 def _escape(text):

@@ -166,3 +166,146 @@ def test_no_pyplot_and_lazy_imports():
         print("ok")
     """)
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr
+
+
+# ---------------------------------------------------------------------------
+# Cheap redraws: a hand-written PNG encoder, reused figures, an axis-free
+# decision boundary
+# ---------------------------------------------------------------------------
+
+def _pixels(png):
+    import io
+    from PIL import Image
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    return np.asarray(image)
+
+
+def test_png_holds_exactly_the_canvas_pixels():
+    plot = ng.LossPlot(clock=FakeClock(), xmax=100)
+    for step in range(50):
+        plot.record(step, 1.0 / (step + 1))
+    plot.redraw()
+    pixels = _pixels(plot.png)
+    assert pixels.shape == (224, 400, 3)
+    np.testing.assert_array_equal(pixels, np.asarray(plot.canvas.buffer_rgba())[:, :, :3])
+
+
+def _filled(plot, n, scale=1.0):
+    for step in range(n):
+        plot.record(step, scale / (step + 1))
+    plot.redraw()
+    return plot
+
+
+def test_a_released_figure_is_reused_background_and_all():
+    from nbgraph.lossplot import SPARE_FIGURES
+    SPARE_FIGURES.clear()
+    fresh = _filled(ng.LossPlot(clock=FakeClock(), xmax=100, draw_now=False), 60)
+    assert fresh.full_redraws == 1
+    figure = fresh.figure
+    fresh.release_figure()
+    again = ng.LossPlot(clock=FakeClock(), xmax=100, draw_now=False)
+    assert again.figure is figure                # taken from the spares
+    _filled(again, 60)
+    assert again.full_redraws == 0               # same limits: the saved background serves
+    assert again.png == fresh.png
+    # other limits: the axes are drawn anew, exactly as on a new figure
+    again.release_figure()
+    other = _filled(ng.LossPlot(clock=FakeClock(), xmax=100, draw_now=False), 30, scale=7.0)
+    assert other.figure is figure and other.full_redraws == 1
+    SPARE_FIGURES.clear()
+    new = _filled(ng.LossPlot(clock=FakeClock(), xmax=100, draw_now=False), 30, scale=7.0)
+    assert new.figure is not figure and new.png == other.png
+    # a plot that looks different (a title) never gets it
+    new.release_figure()
+    titled = ng.LossPlot(clock=FakeClock(), title="t", draw_now=False)
+    assert titled.figure is not new.figure
+
+
+def test_a_released_figure_is_not_reused_after_a_style_change():
+    import matplotlib
+    from nbgraph.lossplot import SPARE_FIGURES
+    SPARE_FIGURES.clear()
+    plot = ng.LossPlot(clock=FakeClock())
+    figure = plot.figure
+    plot.release_figure()
+    with matplotlib.rc_context({"axes.facecolor": "0.9"}):
+        styled = ng.LossPlot(clock=FakeClock())
+        assert styled.figure is not figure
+        assert tuple(_pixels(styled.png)[100, 200]) == (230, 230, 230)
+
+
+def test_drawing_after_release_takes_a_figure_again():
+    plot = _filled(ng.LossPlot(clock=FakeClock()), 20)
+    before = plot.png
+    plot.release_figure()
+    assert plot.png == before                    # the image on show stays
+    plot.update(20, 0.01)
+    plot.close()
+    assert plot.redraws == 3 and plot.png != before
+    x, y = plot.line.get_data()
+    assert len(x) == 21 and y[-1] == 0.01
+
+
+def test_boundary_regions_points_and_frame():
+    from nbgraph.lossplot import BoundaryPlot
+    X = np.array([[0.0, 0.0], [1.0, 1.0]])
+    view = BoundaryPlot(X, np.array([0, 1]), lambda P: (P[:, 0] > 0.5).astype(float))
+    view.redraw()
+    pixels = _pixels(bytes(view.widget.value)).astype(int)
+    assert pixels.shape == (224, 256, 3)
+    # left half tinted red (class 0), right half blue (class 1), over white
+    left, right = pixels[120, 40], pixels[120, 215]
+    assert left[0] > left[2] + 30 and right[2] > right[0] + 30
+    assert left.min() > 120 and right.min() > 120          # tints, not full colours
+    # the points: dark red at the bottom left, dark blue at the top right
+    (x0, y0), (x1, y1) = _point_pixels(view, X)
+    assert pixels[y0, x0][0] > 80 and pixels[y0, x0][2] < 60
+    assert pixels[y1, x1][2] > 60 and pixels[y1, x1][0] < 40
+    # a dark frame around the area (the spines' colour)
+    x0, y0, x1, y1 = view._acquire_figure().area
+    top = 224 - y1
+    assert pixels[120, x0].max() < 60 and pixels[120, x1].max() < 60
+    assert pixels[top, 100].max() < 60 and pixels[224 - y0, 100].max() < 60
+    assert pixels[120, x0 - 1].min() == 255 and pixels[120, x1 + 1].min() == 255
+
+
+def _point_pixels(view, X):
+    """Where the points ``X`` are drawn, as (column, row) from the top left."""
+    figure = view._acquire_figure()
+    height = figure.canvas.get_width_height(physical=True)[1]
+    xy = figure.scatter.get_offset_transform().transform(X)
+    return [(int(x), int(height - y)) for x, y in xy]
+
+
+def test_boundary_of_a_diverged_model_is_blank_not_an_error():
+    import warnings
+    from nbgraph.lossplot import BoundaryPlot
+    X, y = ng.datasets.moons(60, seed=0)
+    view = BoundaryPlot(X, y, lambda P: np.where(P[:, 0] > 0.5, np.nan, 0.2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        view.redraw()
+    pixels = _pixels(bytes(view.widget.value)).astype(int)
+    assert pixels[120, 240].min() == 255 and pixels[120, 20][0] > pixels[120, 20][2]
+
+
+def test_boundary_figures_are_reused_with_the_new_data():
+    from nbgraph.lossplot import SPARE_FIGURES, BoundaryPlot
+    X1, y1 = ng.datasets.moons(60, seed=0)
+    X2, y2 = ng.datasets.spirals(n=40, classes=3, seed=1)
+    SPARE_FIGURES.clear()
+    first = BoundaryPlot(X1, y1, lambda P: 1 / (1 + np.exp(-P[:, 0])))
+    first.redraw()
+    first.release_figure()
+
+    def spirals():
+        view = BoundaryPlot(X2, y2, lambda P: (P[:, 0] > 0).astype(int) + (P[:, 1] > 0),
+                            classes=3)
+        view.redraw()
+        return view
+    reused = spirals()
+    assert SPARE_FIGURES.reused >= 1
+    SPARE_FIGURES.clear()
+    assert bytes(spirals().widget.value) == bytes(reused.widget.value)

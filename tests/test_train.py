@@ -258,6 +258,41 @@ def test_dashboard_draws_loss_and_decision_boundary(moons):
     assert h2.dashboard.boundary is None
 
 
+def test_running_fit_again_reuses_the_figures_and_shows_the_same_images(moons):
+    from nbgraph.lossplot import SPARE_FIGURES
+    X, y = moons
+    SPARE_FIGURES.clear()
+
+    def run():
+        return ng.fit(_model(), X, y, loss="hinge", epochs=30, live="widgets",
+                      display=lambda w: None).dashboard
+    first, second = run(), run()
+    assert first.lossplot.full_redraws == 1 and second.lossplot.full_redraws == 0
+    assert bytes(second.lossplot.widget.value) == bytes(first.lossplot.widget.value)
+    assert bytes(second.boundary.widget.value) == bytes(first.boundary.widget.value)
+    assert SPARE_FIGURES.reused >= 2
+
+
+def test_finished_dashboards_let_their_figures_go(moons):
+    """A dashboard lives as long as its widgets (the kernel keeps those); its
+    matplotlib figures go to the spares, and only the spares keep them."""
+    from nbgraph.lossplot import SPARE_FIGURES
+    X, y = moons
+    refs = []
+
+    def keep_refs(history):
+        if not refs:        # the first dashboard's figures, while it trains
+            refs.extend(weakref.ref(f) for f in (history.dashboard.lossplot.figure,
+                                                 history.dashboard.boundary._figure.figure))
+    dashboards = [ng.fit(_model(), X, y, loss="hinge", epochs=3, live="widgets",
+                         callback=keep_refs, display=lambda w: None).dashboard for _ in range(3)]
+    assert refs[0]() is not None                 # the spares hold them, for the next fit
+    SPARE_FIGURES.clear()
+    gc.collect()
+    assert all(ref() is None for ref in refs)    # though all three dashboards are alive
+    assert all(d.lossplot._figure is None and d.boundary._figure is None for d in dashboards)
+
+
 def test_dashboard_multiclass_boundary():
     X, y = ng.datasets.spirals(n=60, classes=3, seed=0)
     h = ng.fit(ng.nn.MLP(2, [8, 3], seed=0), X, y, loss="cross_entropy", epochs=3,
