@@ -13,7 +13,9 @@ them alike); the table shows the median ms/step and the ratio to nbgraph.
 Then: the cost of ``ng.fit(live=...)`` against ``live=False`` over 2,000
 steps -- with the widget dashboard (made without a frontend: the loss curve
 and decision boundary PNGs are rendered and handed to the Image widgets just
-the same) and with the text progress line.
+the same), as in any fit after the first and with new figures as in the
+first fit of a kernel, and with the text progress line -- and of one step
+(the fixed cost).
 
     python benchmarks/bench_training.py [--quick] [--profile]
 """
@@ -21,6 +23,7 @@ the same) and with the text progress line.
 import argparse
 import contextlib
 import cProfile
+import gc
 import io
 import os
 import pstats
@@ -245,53 +248,121 @@ def print_table(engines, agree):
     return ms
 
 
+class ReporterClock:
+    """Adds up the time ``fit`` spends in its progress reporter: making it
+    (figures, widgets), ``refresh``, ``poll``, ``finish`` and the loss plot's
+    ``record``. That is the direct cost of live output, and unlike the
+    difference of two training times it is not blurred by a busy machine."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __enter__(self):
+        import nbgraph.train as train
+        self._train, self._make = train, train._make_reporter
+
+        def make(*args, **kwargs):
+            reporter = self._timed(self._make)(*args, **kwargs)
+            for name in ("refresh", "poll", "finish"):
+                setattr(reporter, name, self._timed(getattr(reporter, name)))
+            if hasattr(reporter, "lossplot"):
+                reporter.lossplot.record = self._timed(reporter.lossplot.record)
+            return reporter
+        train._make_reporter = make
+        return self
+
+    def __exit__(self, *exc):
+        self._train._make_reporter = self._make
+
+    def _timed(self, fn):
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+        return timed
+
+
 def live_overhead(steps, repeats):
     """fit() for ``steps`` epochs (one step each) with and without live output.
 
-    Timed both by the wall clock and by this process's CPU time (the better
-    measure on a shared machine: other processes do not inflate it). A run
-    of one epoch shows the fixed part (making the figures and widgets, the
-    first full draw, the final redraw).
+    Timed both by the wall clock and by this process's CPU time. The modes
+    take turns, in a rotating order, ``repeats`` rounds. The overhead is
+    shown four ways: the ratio of the medians; "paired", the median over
+    rounds of each round's own ratio; "best", the ratio of the fastest runs;
+    and "in reporter", the time spent inside the reporter (``ReporterClock``)
+    against the median ``live=False`` time -- on a busy shared machine the
+    first three swing by several percent from run to run, even for the text
+    line, whose real cost is nil; the last one does not. A run of one epoch
+    shows the fixed part (making the figures and widgets, the first and the
+    final draws).
+
+    "widgets" is a dashboard as in any ``fit`` after the first of its kind:
+    it takes the figures the previous dashboard gave back. "widgets, new
+    figures" throws those away first, as for the first ``fit`` in a kernel
+    (the first use of matplotlib and ipywidgets is left out of both: the
+    warm-up run pays it).
     """
+    from nbgraph.lossplot import SPARE_FIGURES
+
     def run(live, epochs):
+        if live == "new figures":
+            SPARE_FIGURES.clear()
+        gc.collect()        # each run starts clean: no run pays for another's garbage
         model = ng.nn.MLP(2, SIZES[1:], activation="relu", seed=0)
         opt = ng.optim.SGD(model.parameters(), lr=LR)
         out = io.StringIO()
-        wall, cpu = time.perf_counter(), time.process_time()
-        with contextlib.redirect_stdout(out):
+        widgets = live in ("widgets", "new figures")
+        with ReporterClock() as reporter, contextlib.redirect_stdout(out):
+            wall, cpu = time.perf_counter(), time.process_time()
             h = ng.fit(model, X, Y01, loss="hinge", l2=ALPHA, optimizer=opt, epochs=epochs,
-                       live=live, display=(lambda w: None) if live == "widgets" else None)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                       live="widgets" if widgets else live,
+                       display=(lambda w: None) if widgets else None)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         extra = ""
         if h.dashboard is not None:
             extra = (f"{h.dashboard.refreshes} refreshes, {h.dashboard.lossplot.redraws} loss-plot"
                      f" PNGs ({h.dashboard.lossplot.full_redraws} with axes), "
                      f"{h.dashboard.boundary.redraws} boundary PNGs")
-        return wall, cpu, extra
+        return wall, cpu, reporter.seconds, extra
 
-    modes = (("live=False", False), ("live=True, widgets", "widgets"), ("live=True, text", True))
+    modes = (("live=False", False), ("live=True, widgets", "widgets"),
+             ("widgets, new figures", "new figures"), ("live=True, text", True))
     run("widgets", 5)                 # imports and first-use costs out of the way
     for epochs in (steps, 1):
         results = {label: [] for label, _ in modes}
         extras = {}
-        for _ in range(repeats if epochs > 1 else 3 * repeats):
-            for label, live in modes:
-                wall, cpu, extra = run(live, epochs)
-                results[label].append((wall, cpu))
-                extras[label] = extra
-        base_wall = statistics.median(w for w, _ in results["live=False"])
-        base_cpu = statistics.median(c for _, c in results["live=False"])
-        print(f"\nng.fit, {epochs} step{'s' if epochs > 1 else ''} (median of "
-              f"{len(results['live=False'])}):        wall           cpu")
+        rounds = repeats if epochs > 1 else 3 * repeats
+        for r in range(rounds):
+            for label, live in modes[r % len(modes):] + modes[:r % len(modes)]:
+                *times, extras[label] = run(live, epochs)
+                results[label].append(times)
+        base = results["live=False"]
+        base_wall = statistics.median(w for w, _, _ in base)
+        base_cpu = statistics.median(c for _, c, _ in base)
+        if epochs > 1:
+            print(f"\nng.fit, {epochs} steps ({rounds} rounds):   wall (median)     cpu (median)"
+                  f"   paired    best   in reporter")
+        else:
+            print(f"\nng.fit, 1 step ({rounds} rounds):     wall (median)      cpu (median)"
+                  f"      in reporter")
         for label, _ in modes:
-            wall = statistics.median(w for w, _ in results[label])
-            cpu = statistics.median(c for _, c in results[label])
+            wall = statistics.median(w for w, _, _ in results[label])
+            cpu = statistics.median(c for _, c, _ in results[label])
+            inside = statistics.median(s for _, _, s in results[label])
             if epochs > 1:
-                print(f"  {label:20s} {wall:7.3f} s {100 * (wall / base_wall - 1):+6.1f} %"
-                      f"  {cpu:7.3f} s {100 * (cpu / base_cpu - 1):+6.1f} %  {extras[label]}")
+                paired = statistics.median(w / bw - 1 for (w, _, _), (bw, _, _)
+                                           in zip(results[label], base))
+                best = min(w for w, _, _ in results[label]) / min(w for w, _, _ in base) - 1
+                print(f"  {label:20s} {wall:6.3f} s {100 * (wall / base_wall - 1):+6.1f} %"
+                      f"  {cpu:6.3f} s {100 * (cpu / base_cpu - 1):+6.1f} %"
+                      f"  {100 * paired:+6.1f} % {100 * best:+6.1f} %"
+                      f"  {1e3 * inside:4.0f} ms = {100 * inside / base_wall:4.1f} %  {extras[label]}")
             else:
-                print(f"  {label:20s} {1e3 * wall:7.1f} ms {1e3 * (wall - base_wall):+7.1f} ms"
-                      f"  {1e3 * cpu:7.1f} ms {1e3 * (cpu - base_cpu):+7.1f} ms")
+                print(f"  {label:20s} {1e3 * wall:6.1f} ms {1e3 * (wall - base_wall):+6.1f} ms"
+                      f"  {1e3 * cpu:6.1f} ms {1e3 * (cpu - base_cpu):+6.1f} ms"
+                      f"  {1e3 * inside:6.1f} ms")
 
 
 def profile_nbgraph(steps=2000):
@@ -319,7 +390,7 @@ def main():
     engines, agree = build(args.quick)
     time_steps(engines, repeats)
     print_table(engines, agree)
-    live_overhead(200 if args.quick else 2000, 1 if args.quick else 5)
+    live_overhead(200 if args.quick else 2000, 2 if args.quick else 8)
     if args.profile:
         profile_nbgraph()
 
