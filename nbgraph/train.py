@@ -362,6 +362,11 @@ class Dashboard(_Reporter):
     step; ``status`` (an HTML widget) shows epoch, loss and speed, and at the
     end how training ended ("stopped by user at epoch 137; ..."). Widgets are
     made without a frontend too: they render their PNGs all the same.
+
+    Refreshes: at most every ``interval`` seconds and ``budget`` of the time
+    (see ``lossplot.Throttle``), none when the end is nearer than the next
+    one would be, and a final one in ``finish``, which then hands the
+    matplotlib figures on to the next dashboard (``release_figure``).
     """
 
     poll_interval = 0.05
@@ -374,7 +379,8 @@ class Dashboard(_Reporter):
         from .lossplot import BoundaryPlot, LossPlot, Throttle
         self.clock = clock
         self.throttle = Throttle(interval, budget, clock)
-        self.throttle.next_due = clock() + interval     # first picture once there is a curve
+        self.started = clock()
+        self.throttle.next_due = self.started + interval    # first picture once there is a curve
         self.poller = poller
         self.refreshes = 0
         self.lossplot = LossPlot(title=title, xlabel="epoch", second="val loss" if validation else None,
@@ -421,8 +427,17 @@ class Dashboard(_Reporter):
 
     def refresh(self, history, info, force=False):
         self._info = info
-        if force or self.throttle.due():
+        if force or (self.throttle.due() and not self._ending_soon(history, info)):
             self.throttle.run(lambda: self._draw(history, info))
+
+    def _ending_soon(self, history, info):
+        """True when, at the pace so far, the epoch budget runs out before the
+        next refresh would be due: the final redraw comes sooner, so a picture
+        now would be on show for a moment only (and cost as much as any)."""
+        if history.epochs < 1:
+            return False
+        per_epoch = (self.clock() - self.started) / history.epochs
+        return per_epoch * (info["max_epochs"] - history.epochs) < self.throttle.interval
 
     def _draw(self, history, info):
         self.status.value = f"<code>{_escape(_status_text(history, info))}</code>"

@@ -258,6 +258,27 @@ def test_dashboard_draws_loss_and_decision_boundary(moons):
     assert h2.dashboard.boundary is None
 
 
+def test_no_refresh_just_before_the_end(moons):
+    """A picture due less than one interval before the epoch budget runs out
+    would be replaced by the final one at once: it is skipped."""
+    X, y = moons
+    clock = FakeClock()
+    refreshed = []
+
+    def tick(history):
+        if history.dashboard.refreshes > len(refreshed):
+            refreshed.append(history.epochs)
+        clock.t += 0.1                           # each epoch "takes" 100 ms
+
+    h = ng.fit(_model(), X[:20], y[:20], loss="hinge", epochs=20, live="widgets", clock=clock,
+               callback=tick, display=lambda w: None)
+    assert refreshed[0] == 3 and len(refreshed) >= 7      # every 0.2 s from 0.2 s on ...
+    assert refreshed[-1] <= 18                            # ... but not in the last 0.2 s
+    plot = h.dashboard.lossplot
+    assert len(plot.losses) == 20 and not plot._dirty     # the final redraw shows it all
+    assert plot.redraws == len(refreshed) + 1
+
+
 def test_running_fit_again_reuses_the_figures_and_shows_the_same_images(moons):
     from nbgraph.lossplot import SPARE_FIGURES
     X, y = moons
