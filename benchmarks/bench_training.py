@@ -309,7 +309,7 @@ def live_overhead(steps, repeats):
     def run(live, epochs):
         if live == "new figures":
             SPARE_FIGURES.clear()
-        gc.collect()        # each run starts clean: no run pays for another's garbage
+            gc.collect()    # the dropped figures are garbage: no other run pays for it
         model = ng.nn.MLP(2, SIZES[1:], activation="relu", seed=0)
         opt = ng.optim.SGD(model.parameters(), lr=LR)
         out = io.StringIO()
