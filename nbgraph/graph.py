@@ -102,13 +102,14 @@ class Node:
     def is_leaf(self):
         return self.op is None
 
-    def formula(self, names):
-        """The op's formula with ``names`` (one string per input) put in."""
+    def formula(self, names, template=None):
+        """The op's formula -- or another of its templates, such as a local
+        derivative -- with ``names`` (one string per input) put in."""
         p = {k: _fmt_param(v) for k, v in self.params.items()}
         shown = {k: v for k, v in self.params.items()
                  if v is not None and not (k == "keepdims" and v is False)}
         suffix = "".join(f", {k}={_fmt_param(v)}" for k, v in shown.items())
-        return self.op.formula.format(*names, all=", ".join(names), p=suffix, **p)
+        return (template or self.op.formula).format(*names, all=", ".join(names), p=suffix, **p)
 
     def __repr__(self):
         return f"<Node {self.id} {self.label!r} {self.kind} {fmt_shape(self.shape)}>"
@@ -305,7 +306,7 @@ class Graph:
             why = ""
             if local_text:
                 why = (f"   (d{u.label}/d{n.label} = "
-                       f"{local_text.format(*names, all=', '.join(names), p='', **{k: _fmt_param(v) for k, v in u.params.items()})}"
+                       f"{u.formula(names, local_text)}"
                        f" for {u.label} = {u.formula(names)})")
             if c.local is not None:
                 lines.append(f"{via}d{L}/d{n.label} = {chain} = {fmt_number(c.upstream.reshape(()))} · "
