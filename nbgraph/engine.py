@@ -618,7 +618,7 @@ def _raise_nonfinite(what, inputs):
 # Backpropagation
 # ---------------------------------------------------------------------------
 
-def topological_order(roots, grad_only=False):
+def topological_order(roots):
     """Every tensor the roots depend on, inputs before the tensors made from them.
 
     Iterative depth-first search (no recursion limit); inputs are visited in
@@ -631,7 +631,7 @@ def topological_order(roots, grad_only=False):
         if done:
             order.append(t)
             continue
-        if t in seen or (grad_only and not t.requires_grad):
+        if t in seen:
             continue
         seen.add(t)
         stack.append((t, True))
