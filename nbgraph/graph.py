@@ -19,58 +19,10 @@ never while the engine records.
 import numpy as np
 
 from .engine import Tensor, backprop, topological_order, vjp
+from . import explain
+from .text import fmt_number, fmt_param, fmt_shape, fmt_value
 
 __all__ = ["Graph", "Node", "Step", "Contribution", "graph", "fmt_number", "fmt_value"]
-
-
-# ---------------------------------------------------------------------------
-# Number formatting shared by explanations and drawings
-# ---------------------------------------------------------------------------
-
-def fmt_number(v):
-    """4.0 -> '4', -12.0 -> '-12', 0.123456 -> '0.1235', 1e-9 -> '1e-09'."""
-    v = float(v)
-    if np.isnan(v):
-        return "NaN"
-    if np.isinf(v):
-        return "Inf" if v > 0 else "-Inf"
-    if v == int(v) and abs(v) < 1e6:
-        return str(int(v))
-    return f"{v:.4g}"
-
-
-def fmt_shape(shape):
-    return "×".join(str(n) for n in shape) if shape else "scalar"
-
-
-def fmt_value(a):
-    """A number for a single value, else shape and a short summary."""
-    a = np.asarray(a)
-    if a.size == 1:
-        return fmt_number(a.reshape(()))
-    if a.size == 0:
-        return f"[{fmt_shape(a.shape)}] (empty)"
-    finite = np.isfinite(a)
-    if not finite.all():
-        bad = "NaN" if np.isnan(a).any() else "Inf"
-        return f"[{fmt_shape(a.shape)}] contains {bad} ({int((~finite).sum())} of {a.size})"
-    return (f"[{fmt_shape(a.shape)}] mean {fmt_number(a.mean())}, "
-            f"norm {fmt_number(np.sqrt((a * a).sum()))}")
-
-
-def _fmt_param(v):
-    if isinstance(v, slice):
-        parts = ["" if x is None else str(x) for x in (v.start, v.stop, v.step)]
-        return ":".join(parts[:2] if v.step is None else parts)
-    if isinstance(v, tuple):
-        return ", ".join(_fmt_param(x) for x in v)
-    if isinstance(v, np.ndarray):
-        return np.array2string(v, threshold=6, separator=",") if v.dtype != bool else f"mask[{fmt_shape(v.shape)}]"
-    if isinstance(v, float):
-        return fmt_number(v)
-    if v is Ellipsis:
-        return "..."
-    return str(v)
 
 
 # ---------------------------------------------------------------------------
@@ -105,10 +57,10 @@ class Node:
     def formula(self, names, template=None):
         """The op's formula -- or another of its templates, such as a local
         derivative -- with ``names`` (one string per input) put in."""
-        p = {k: _fmt_param(v) for k, v in self.params.items()}
+        p = {k: fmt_param(v) for k, v in self.params.items()}
         shown = {k: v for k, v in self.params.items()
                  if v is not None and not (k == "keepdims" and v is False)}
-        suffix = "".join(f", {k}={_fmt_param(v)}" for k, v in shown.items())
+        suffix = "".join(f", {k}={fmt_param(v)}" for k, v in shown.items())
         return (template or self.op.formula).format(*names, all=", ".join(names), p=suffix, **p)
 
     def __repr__(self):
@@ -145,7 +97,7 @@ class Step:
     def explanation(self):
         if self._text is None:
             g = self.graph
-            self._text = g._explain_forward(self) if self.phase == "forward" else g._explain_backward(self)
+            self._text = explain.forward_text(g, self) if self.phase == "forward" else explain.backward_text(g, self)
         return self._text
 
     def __repr__(self):
@@ -270,63 +222,6 @@ class Graph:
                               contributions.get(node.id, ())))
         return steps
 
-    # -- explanations -------------------------------------------------------------
-    def _explain_forward(self, step):
-        n = self.nodes[step.node]
-        ins = [self.nodes[i] for i in n.inputs]
-        symbolic = n.formula([i.label for i in ins])
-        text = f"{n.label} = {symbolic}"
-        if n.value.size == 1 and all(i.value.size == 1 for i in ins):
-            numbers = n.formula([_paren(fmt_number(i.value.reshape(()))) for i in ins])
-            if numbers != symbolic:
-                text += f" = {numbers}"
-            return text + f" = {fmt_number(n.value.reshape(()))}"
-        shapes = ", ".join(f"{i.label} [{fmt_shape(i.shape)}]" for i in ins)
-        return f"{text}\n  from {shapes}\n  = {fmt_value(n.value)}"
-
-    def _explain_backward(self, step):
-        L = self.loss_label
-        n = self.nodes[step.node]
-        lines = []
-        if n.id in self.output_ids:
-            lines.append(f"d{L}/d{n.label} = 1  (the seed: the output's gradient with respect to itself)")
-        cs = step.contributions
-        uses = {}
-        for d in cs:
-            uses[d.user] = uses.get(d.user, 0) + 1
-        for c in cs:
-            u = self.nodes[c.user]
-            via = ""
-            if len(cs) > 1 or n.id in self.output_ids:
-                twice = uses[c.user] > 1
-                via = f"via {u.label}" + (f" (input {c.index + 1})" if twice else "") + ": "
-            chain = f"d{L}/d{u.label} · d{u.label}/d{n.label}"
-            local_text = u.op.local[c.index] if c.index < len(u.op.local) else ""
-            names = [self.nodes[i].label for i in u.inputs]
-            why = ""
-            if local_text:
-                why = (f"   (d{u.label}/d{n.label} = "
-                       f"{u.formula(names, local_text)}"
-                       f" for {u.label} = {u.formula(names)})")
-            if c.local is not None:
-                lines.append(f"{via}d{L}/d{n.label} = {chain} = {fmt_number(c.upstream.reshape(()))} · "
-                             f"{_paren(fmt_number(c.local.reshape(())))} = {fmt_number(c.product.reshape(()))}{why}")
-            else:
-                lines.append(f"{via}d{L}/d{n.label} = {chain}{why}\n    "
-                             f"upstream {fmt_value(c.upstream)} -> {fmt_value(c.product)}")
-        if len(cs) + (n.id in self.output_ids) > 1:
-            if n.grad.size == 1:
-                parts = ([1.0] if n.id in self.output_ids else []) + [float(c.product.sum()) for c in cs]
-                total = " + ".join(_paren(fmt_number(p)) for p in parts)
-                lines.append(f"{n.label} is used {len(parts)} times, so its gradient is the sum: "
-                             f"d{L}/d{n.label} = {total} = {fmt_value(n.grad)}")
-            else:
-                lines.append(f"{n.label} is used {len(cs)} times; the sum of every use: "
-                             f"d{L}/d{n.label} = {fmt_value(n.grad)}")
-        elif not cs and n.id not in self.output_ids:
-            lines.append(f"d{L}/d{n.label} = {fmt_value(n.grad)}")
-        return "\n".join(lines)
-
     # -- drawing (the render layer does the work) -------------------------------------
     def _repr_mimebundle_(self, include=None, exclude=None):
         from .render import render_svg
@@ -335,10 +230,6 @@ class Graph:
     def __repr__(self):
         return (f"<Graph: {len(self.nodes)} nodes, {len(self.forward_steps)} forward steps, "
                 f"output {self.loss_label}>")
-
-
-def _paren(s):
-    return f"({s})" if s.startswith("-") else s
 
 
 def graph(*outputs):

@@ -24,7 +24,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from .engine import Tensor
-from .graph import Graph, fmt_number, fmt_shape
+from .graph import Graph
+from .text import fmt_number, fmt_shape
 from .render import escape
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension", "tensor_html", "NbgraphMagics"]

@@ -47,7 +47,8 @@ import numpy as np
 import graphviz
 
 from .engine import Tensor
-from .graph import Graph, fmt_number, fmt_shape, graph as _graph
+from .graph import Graph, graph as _graph
+from .text import fmt_number, fmt_shape
 
 __all__ = [
     "escape", "render_svg", "show", "to_dot", "Drawing",

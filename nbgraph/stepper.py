@@ -14,7 +14,7 @@ notebook keeps a static SVG of the last state beside the widget.
 
 import ipywidgets as widgets
 
-from . import render
+from . import explain, render
 from .render import escape
 
 __all__ = ["Stepper", "explanation_html"]
@@ -144,18 +144,7 @@ class Stepper(widgets.VBox):
         """The current step's formula with the numbers put in (plain text)."""
         step = self.step
         if step is None:
-            g = self._graph
-            given = [n.label for n in g.nodes if n.op is None and n.kind != "const"]
-            text = "Nothing is computed yet"
-            if given:
-                shown = ", ".join(given[:6]) + (", …" if len(given) > 6 else "")
-                text += f"; the inputs {shown} are given"
-            if self._F:
-                first = g.nodes[g.forward_steps[0].node].label
-                text += f". Step forward to compute {first}."
-            else:
-                text += "."
-            return text
+            return explain.start_text(self._graph)
         return step.explanation
 
     @property
