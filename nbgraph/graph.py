@@ -20,7 +20,7 @@ import numpy as np
 
 from .engine import Tensor, backprop, topological_order, vjp
 from . import explain
-from .text import fmt_number, fmt_param, fmt_shape, fmt_value
+from .text import fill, fmt_number, fmt_param, fmt_shape, fmt_value
 
 __all__ = ["Graph", "Node", "Step", "Contribution", "graph", "fmt_number", "fmt_value"]
 
@@ -33,7 +33,7 @@ class Node:
     """One tensor in the graph. ``id`` is its position in topological order."""
 
     __slots__ = ("id", "tensor", "label", "kind", "op", "params", "inputs", "users",
-                 "scope", "value", "requires_grad", "grad")
+                 "scope", "value", "requires_grad", "grad", "grad_before")
 
     def __init__(self, id_, t, label):
         self.id, self.tensor, self.label = id_, t, label
@@ -41,6 +41,10 @@ class Node:
         self.scope, self.requires_grad = t.scope, t.requires_grad
         self.value = t.data.copy()           # a snapshot: later in-place updates don't move it
         self.inputs, self.users, self.grad = [], [], None
+        # What the user's leaf held in .grad when the graph was made (None: nothing
+        # yet). The steps show one backward pass of their own; if this differs,
+        # the leaf's step says why (gradients accumulate).
+        self.grad_before = t._grad.copy() if t._op is None and t._grad is not None else None
 
     @property
     def name(self):
@@ -60,8 +64,9 @@ class Node:
         p = {k: fmt_param(v) for k, v in self.params.items()}
         shown = {k: v for k, v in self.params.items()
                  if v is not None and not (k == "keepdims" and v is False)}
-        suffix = "".join(f", {k}={fmt_param(v)}" for k, v in shown.items())
-        return (template or self.op.formula).format(*names, all=", ".join(names), p=suffix, **p)
+        p["p"] = "".join(f", {k}={fmt_param(v)}" for k, v in shown.items())
+        # fill() parenthesizes a negative name or number only after an operator.
+        return fill(template or self.op.formula, names, p)
 
     def __repr__(self):
         return f"<Node {self.id} {self.label!r} {self.kind} {fmt_shape(self.shape)}>"

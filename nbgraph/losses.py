@@ -11,8 +11,10 @@ loss                         predictions            targets
 ===========================  =====================  =================================
 
 All return the mean over the samples, a single-number Tensor ready for
-``.backward()``. Targets are data (numpy arrays or Tensors whose values are
-taken as constants); a target of shape (N,) meets predictions of shape
+``.backward()``, named after the loss (``mse``, ``hinge``, ``bce``,
+``cross_entropy``; ``l2_penalty``) so drawings and explanations say which
+loss it is (``.named("loss")`` renames it). Targets are data (numpy arrays
+or Tensors whose values are taken as constants); a target of shape (N,) meets predictions of shape
 (N, 1) as you would expect, instead of broadcasting to (N, N).
 """
 
@@ -75,7 +77,7 @@ def mse(pred, y):
     """Mean squared error: ``mean((pred - y)²)``."""
     pred = _pred(pred)
     diff = pred - _targets(y, pred, "mse")
-    return (diff * diff).mean()
+    return (diff * diff).mean().named("mse")
 
 
 def hinge(scores, y, margin=1.0):
@@ -87,7 +89,7 @@ def hinge(scores, y, margin=1.0):
     """
     scores = _pred(scores)
     y = _signed_labels(y, scores, "hinge")
-    return (margin - scores * y).relu().mean()
+    return (margin - scores * y).relu().mean().named("hinge")
 
 
 def binary_cross_entropy(x, y, from_logits=True, eps=1e-12):
@@ -110,10 +112,10 @@ def binary_cross_entropy(x, y, from_logits=True, eps=1e-12):
     y = _binary_labels(y, x, "binary_cross_entropy")
     if from_logits:
         r = x.relu()
-        return (r - x * y + (1.0 + (x - 2.0 * r).exp()).log()).mean()
+        return (r - x * y + (1.0 + (x - 2.0 * r).exp()).log()).mean().named("bce")
     p = maximum(x, eps)
     q = maximum(1.0 - x, eps)
-    return -(y * p.log() + (1.0 - y) * q.log()).mean()
+    return (-(y * p.log() + (1.0 - y) * q.log()).mean()).named("bce")
 
 
 bce = binary_cross_entropy
@@ -149,7 +151,7 @@ def cross_entropy(logits, y):
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(f"cross_entropy: labels must lie in 0..{n_classes - 1}, got "
                          f"{int(labels.min())}..{int(labels.max())}")
-    return -logits.log_softmax(axis=-1)[index].mean()
+    return (-logits.log_softmax(axis=-1)[index].mean()).named("cross_entropy")
 
 
 def l2_penalty(params, weight):
@@ -163,7 +165,7 @@ def l2_penalty(params, weight):
         total = term if total is None else total + term
     if total is None:
         raise ValueError("l2_penalty: no parameters given")
-    return weight * total
+    return (weight * total).named("l2_penalty")
 
 
 LOSSES = {
