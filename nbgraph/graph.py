@@ -8,7 +8,7 @@ them in topological order (inputs first). It then offers two lists of steps:
 * ``backward_steps`` -- one per node that needs a gradient, from the output
   back to the leaves. Each lists the chain-rule products that make up the
   node's gradient (one per use of the node) and, for a node used several
-  times, their running sum: ``dg/dx = dg/dp · dp/dx = -3 · 1 = -3``.
+  times, their running sum: ``dg/dx = dg/dp · ∂p/∂x = -3 · 1 = -3``.
 
 The backward numbers come from the engine's own ``backprop`` (the very VJP
 code ``Tensor.backward`` runs), told to report each product as it is made.
@@ -79,7 +79,7 @@ class Contribution:
 
     def __init__(self, user, index, upstream, local, product, running):
         self.user, self.index = user, index            # user node, which input of it
-        self.upstream, self.local = upstream, local    # dL/d(user), d(user)/d(node) or None
+        self.upstream, self.local = upstream, local    # dL/d(user), ∂(user)/∂(node) or None
         self.product, self.running = product, running  # this use's share, sum so far
 
 
@@ -209,7 +209,7 @@ class Graph:
             user, node = of[user_t], of[inp_t]
             local = None
             if user_t.data.size == 1 and inp_t.data.size == 1:
-                # d(user)/d(node) as a number: the same VJP, fed an upstream of 1.
+                # ∂(user)/∂(node) as a number: the same VJP, fed an upstream of 1.
                 local = vjp(user_t, np.ones_like(user_t.data), only=k)[k]
             got = contributions.setdefault(node.id, [])
             running = product if not got else got[-1].running + product
