@@ -14,13 +14,15 @@ All return the mean over the samples, a single-number Tensor ready for
 ``.backward()``, named after the loss (``mse``, ``hinge``, ``bce``,
 ``cross_entropy``; ``l2_penalty``) so drawings and explanations say which
 loss it is (``.named("loss")`` renames it). Targets are data (numpy arrays
-or Tensors whose values are taken as constants); a target of shape (N,) meets predictions of shape
+or Tensors whose values are taken as they are, with no gradient); they enter
+the graph named ``y`` (or the given Tensor's name; ``y as ±1`` where labels
+were converted). A target of shape (N,) meets predictions of shape
 (N, 1) as you would expect, instead of broadcasting to (N, N).
 """
 
 import numpy as np
 
-from .engine import ShapeError, Tensor, maximum
+from .engine import ShapeError, Tensor, maximum, tensor
 
 __all__ = ["mse", "hinge", "binary_cross_entropy", "bce", "cross_entropy", "l2_penalty",
            "get_loss", "LOSSES"]
@@ -29,7 +31,6 @@ __all__ = ["mse", "hinge", "binary_cross_entropy", "bce", "cross_entropy", "l2_p
 def _pred(x):
     if isinstance(x, Tensor):
         return x
-    from .engine import tensor
     return tensor(x, requires_grad=False)
 
 
@@ -69,6 +70,20 @@ def _binary_labels(y, pred, what):
     return (y + 1.0) / 2.0
 
 
+def _named_targets(values, given, converted=""):
+    """The targets as a tensor in the graph, named ``y`` (or the given tensor's
+    name), so drawings show what they are; ``converted`` notes a relabelling
+    such as 0/1 -> -1/+1. They need no gradient."""
+    name = given.name if isinstance(given, Tensor) and given.name else "y"
+    if converted and not np.array_equal(values, _as_values(given).reshape(values.shape)):
+        name = f"{name} {converted}"
+    return tensor(values, name=name, requires_grad=False)
+
+
+def _as_values(y):
+    return np.asarray(y.data if isinstance(y, Tensor) else y, dtype=np.float64)
+
+
 def _bad_labels(y, what, expected):
     raise ValueError(f"{what}: labels must be {expected}, got values {np.unique(y)[:6].tolist()}")
 
@@ -76,7 +91,7 @@ def _bad_labels(y, what, expected):
 def mse(pred, y):
     """Mean squared error: ``mean((pred - y)²)``."""
     pred = _pred(pred)
-    diff = pred - _targets(y, pred, "mse")
+    diff = pred - _named_targets(_targets(y, pred, "mse"), y)
     return (diff * diff).mean().named("mse")
 
 
@@ -88,7 +103,7 @@ def hinge(scores, y, margin=1.0):
     nothing once it is on the right side of the boundary by ``margin``.
     """
     scores = _pred(scores)
-    y = _signed_labels(y, scores, "hinge")
+    y = _named_targets(_signed_labels(y, scores, "hinge"), y, "as ±1")
     return (margin - scores * y).relu().mean().named("hinge")
 
 
@@ -109,13 +124,16 @@ def binary_cross_entropy(x, y, from_logits=True, eps=1e-12):
     Labels may be 0/1 or -1/+1 (-1 is read as 0).
     """
     x = _pred(x)
-    y = _binary_labels(y, x, "binary_cross_entropy")
+    labels = _binary_labels(y, x, "binary_cross_entropy")
     if from_logits:
+        y = _named_targets(labels, y, "as 0/1")
         r = x.relu()
         return (r - x * y + (1.0 + (x - 2.0 * r).exp()).log()).mean().named("bce")
+    y, not_y = _named_targets(labels, y, "as 0/1"), 1.0 - labels
+    not_y = tensor(not_y, name=f"1 - {y.name}", requires_grad=False)
     p = maximum(x, eps)
     q = maximum(1.0 - x, eps)
-    return (-(y * p.log() + (1.0 - y) * q.log()).mean()).named("bce")
+    return (-(y * p.log() + not_y * q.log()).mean()).named("bce")
 
 
 bce = binary_cross_entropy

@@ -181,10 +181,12 @@ def _collect_value(path, value, out, seen):
 
 
 def _as_input(x):
-    """Data that goes into a model: Tensors stay, arrays become constants."""
+    """Data that goes into a model: Tensors stay, arrays become inputs that need
+    no gradient, named ``X`` (a batch) or ``x`` (one sample) for the drawings."""
     if isinstance(x, Tensor):
         return x
-    return tensor(x, requires_grad=False)
+    x = tensor(x, requires_grad=False)
+    return x.named("X" if x.ndim >= 2 else "x")
 
 
 # ---------------------------------------------------------------------------

@@ -317,3 +317,22 @@ def test_losses_are_named_and_drawings_need_no_v_labels_for_them():
     assert {"W1", "b1", "W2", "b2", "mse"} <= set(labels)
     assert step_of(ng.graph(loss), "W1").explanation.startswith("dmse/dW1 = ")
     assert re.search(r"^v\d+$", labels[-1]) is None
+
+
+def test_model_inputs_and_loss_targets_are_named():
+    X, y = ng.datasets.moons(n=6, noise=0.1, seed=0)
+    model = ng.nn.MLP(2, [3, 1], seed=0)
+    G = ng.graph(ng.losses.hinge(model(X).reshape(-1), y))
+    assert explain.start_text(G).startswith(
+        "Nothing is computed yet; the inputs X, W1, b1, W2, b2, y as ±1 are given.")
+    assert G.node("X").shape == (6, 2) and not G.node("X").requires_grad
+    # labels that need no conversion keep the plain name; a named target keeps its own
+    pm = 2.0 * y - 1.0
+    G = ng.graph(ng.losses.hinge(model(X).reshape(-1), pm))
+    assert "y" in [n.label for n in G.nodes]
+    G = ng.graph(ng.losses.mse(model(X[0]), ng.tensor(y[:1], name="target")))
+    labels = [n.label for n in G.nodes]
+    assert "x" in labels and "target" in labels and labels[-1] == "mse"
+    # the loss is still right
+    L = ng.losses.mse(ng.tensor([1.0, 2.0]), np.array([0.0, 0.0]))
+    assert float(L) == pytest.approx(2.5)
