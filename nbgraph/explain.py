@@ -86,7 +86,11 @@ def _contribution_line(graph, L, n, c, via):
     """One chain-rule product: dL/dn = dL/du · ∂u/∂n, with its numbers."""
     u = graph.nodes[c.user]
     names = [graph.nodes[i].label for i in u.inputs]
-    local_text = u.op.local[c.index] if c.index < len(u.op.local) else ""
+    local = u.op.local
+    if c.index < len(local):
+        local_text = local[c.index]
+    else:       # concat/stack: one text for any number of inputs
+        local_text = local[0] if len(local) == 1 and callable(u.op.vjp) else ""
     target, upstream = _d(L, n.label), _d(L, u.label)
     if "upstream" in local_text:
         # A matrix product: the template is the vector-Jacobian product itself
@@ -112,14 +116,18 @@ def _accumulation_note(L, n):
     before = n.grad_before
     if before is None or n.grad is None or before.shape != n.grad.shape or not before.any():
         return None     # never set, or cleared: nothing to reconcile
-    if np.allclose(before, n.grad, rtol=1e-9, atol=1e-12, equal_nan=True):
-        return None
-    how_often = "more than once"
-    if np.any(n.grad != 0):
-        ratio = np.divide(before, n.grad, out=np.zeros_like(before), where=n.grad != 0)
-        k = float(ratio.flat[np.argmax(np.abs(n.grad))])
-        if k >= 2 and abs(k - round(k)) < 1e-9 and np.allclose(before, round(k) * n.grad):
-            how_often = f"{int(round(k))} times"
+    with np.errstate(all="ignore"):        # NaN/Inf gradients are shown, not warned about
+        if np.allclose(before, n.grad, rtol=1e-9, atol=1e-12, equal_nan=True):
+            return None
+        how_often = "more than once"
+        usable = np.isfinite(n.grad) & (n.grad != 0)
+        if usable.any():
+            g = n.grad[usable]
+            i = np.argmax(np.abs(g))
+            k = float(before[usable][i] / g[i])       # a whole number if it is k passes
+            if k >= 2 and abs(k - round(k)) < 1e-9 and np.allclose(before, round(k) * n.grad,
+                                                                   equal_nan=True):
+                how_often = f"{int(round(k))} times"
     return (f"Note: {n.label}.grad is {fmt_value(before)}, not {fmt_value(n.grad)}: gradients "
             f"accumulate, and backward() has added into {n.label}.grad {how_often} since it was "
             f"last cleared (or from another output). These steps show one backward pass of their "

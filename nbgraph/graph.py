@@ -216,7 +216,9 @@ class Graph:
             got.append(Contribution(user.id, k, upstream, local, product, running))
 
         roots = [o for o in self.outputs if o.requires_grad]
-        grads = backprop(roots, [np.ones_like(o.data) for o in roots], record)
+        # NaN/Inf are shown (magenta, first_nonfinite), not warned about from our lines.
+        with np.errstate(all="ignore"):
+            grads = backprop(roots, [np.ones_like(o.data) for o in roots], record)
         steps = []
         for node in reversed(self.nodes):
             g = grads.get(node.tensor)

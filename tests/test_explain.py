@@ -336,3 +336,18 @@ def test_model_inputs_and_loss_targets_are_named():
     # the loss is still right
     L = ng.losses.mse(ng.tensor([1.0, 2.0]), np.array([0.0, 0.0]))
     assert float(L) == pytest.approx(2.5)
+
+
+def test_explaining_nan_and_inf_raises_no_numpy_warning():
+    with np.errstate(all="ignore"):
+        a = ng.tensor(np.array([-1.0, 0.0, 2.0]), name="a")
+        s = ng.tensor(-2.0, name="s")
+        out = ((a.log() * s).sum() + s.log() + (s / 0.0)).named("out")
+        out.backward()
+        out.backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        G = ng.graph(out)
+        every = texts(G)
+    assert any("NaN" in t for t in every) and any("Inf" in t for t in every)
+    assert "s / 0 = -2 / 0 = -Inf" in "\n".join(every)
