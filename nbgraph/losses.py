@@ -47,27 +47,30 @@ def _targets(y, pred, what):
 
 
 def _signed_labels(y, pred, what):
-    """Labels as -1/+1; 0/1 labels are mapped 0 -> -1, 1 -> +1."""
+    """Labels as -1/+1 (0/1 labels are mapped 0 -> -1, 1 -> +1), and whether
+    any label changed."""
     y = _targets(y, pred, what)
-    if y.size and y.min() >= 0:                 # 0/1 (all-ones reads the same either way)
+    low = y.min() if y.size else 0.0
+    if y.size and low >= 0:                     # 0/1 (all-ones reads the same either way)
         if not np.all((y == 0.0) | (y == 1.0)):
             _bad_labels(y, what, "-1/+1 or 0/1")
-        return 2.0 * y - 1.0
+        return 2.0 * y - 1.0, low == 0.0
     if not np.all(np.abs(y) == 1.0):
         _bad_labels(y, what, "-1/+1 or 0/1")
-    return y
+    return y, False
 
 
 def _binary_labels(y, pred, what):
-    """Labels as 0/1; -1/+1 labels are mapped -1 -> 0, +1 -> 1."""
+    """Labels as 0/1 (-1/+1 labels are mapped -1 -> 0, +1 -> 1), and whether
+    any label changed."""
     y = _targets(y, pred, what)
     if y.size and y.min() >= 0:
         if not np.all((y == 0.0) | (y == 1.0)):
             _bad_labels(y, what, "0/1 or -1/+1")
-        return y
+        return y, False
     if not np.all(np.abs(y) == 1.0):
         _bad_labels(y, what, "0/1 or -1/+1")
-    return (y + 1.0) / 2.0
+    return (y + 1.0) / 2.0, True
 
 
 def _named_targets(values, given, converted=""):
@@ -75,13 +78,7 @@ def _named_targets(values, given, converted=""):
     name), so drawings show what they are; ``converted`` notes a relabelling
     such as 0/1 -> -1/+1. They need no gradient."""
     name = given.name if isinstance(given, Tensor) and given.name else "y"
-    if converted and not np.array_equal(values, _as_values(given).reshape(values.shape)):
-        name = f"{name} {converted}"
-    return tensor(values, name=name, requires_grad=False)
-
-
-def _as_values(y):
-    return np.asarray(y.data if isinstance(y, Tensor) else y, dtype=np.float64)
+    return tensor(values, name=f"{name} {converted}" if converted else name, requires_grad=False)
 
 
 def _bad_labels(y, what, expected):
@@ -103,7 +100,8 @@ def hinge(scores, y, margin=1.0):
     nothing once it is on the right side of the boundary by ``margin``.
     """
     scores = _pred(scores)
-    y = _named_targets(_signed_labels(y, scores, "hinge"), y, "as ±1")
+    labels, changed = _signed_labels(y, scores, "hinge")
+    y = _named_targets(labels, y, "as ±1" if changed else "")
     return (margin - scores * y).relu().mean().named("hinge")
 
 
@@ -124,13 +122,13 @@ def binary_cross_entropy(x, y, from_logits=True, eps=1e-12):
     Labels may be 0/1 or -1/+1 (-1 is read as 0).
     """
     x = _pred(x)
-    labels = _binary_labels(y, x, "binary_cross_entropy")
+    labels, changed = _binary_labels(y, x, "binary_cross_entropy")
     if from_logits:
-        y = _named_targets(labels, y, "as 0/1")
+        y = _named_targets(labels, y, "as 0/1" if changed else "")
         r = x.relu()
         return (r - x * y + (1.0 + (x - 2.0 * r).exp()).log()).mean().named("bce")
-    y, not_y = _named_targets(labels, y, "as 0/1"), 1.0 - labels
-    not_y = tensor(not_y, name=f"1 - {y.name}", requires_grad=False)
+    y = _named_targets(labels, y, "as 0/1" if changed else "")
+    not_y = tensor(1.0 - labels, name=f"1 - {y.name}", requires_grad=False)
     p = maximum(x, eps)
     q = maximum(1.0 - x, eps)
     return (-(y * p.log() + not_y * q.log()).mean()).named("bce")
