@@ -56,7 +56,8 @@ def start_text(graph):
             parts.append(f"{_d(L, n.label)} = 1")
         else:
             parts.append(f"{_d(L, n.label)} = ones of shape {fmt_shape(n.shape)}")
-    text += " The backward pass then starts from the seed " + " and ".join(parts)
+    text += (" The backward pass then starts from the seed" + ("s " if len(parts) > 1 else " ")
+             + " and ".join(parts))
     arrays = [n for n in seeds if n.value.size != 1]
     if arrays:
         a = arrays[0]

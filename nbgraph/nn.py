@@ -121,10 +121,7 @@ class Module:
         # A layer stored as ``self.fc1`` names its default-named weights after
         # the attribute (``fc1.W``), once: the first module to hold it names it.
         if not key.startswith("_"):
-            held = [(key, value)] if isinstance(value, Module) else (
-                [(f"{key}.{i}", m) for i, m in enumerate(value) if isinstance(m, Module)]
-                if isinstance(value, (list, tuple)) and not isinstance(self, Sequential) else [])
-            for path, m in held:
+            for path, m in _held_modules(self, key, value):
                 if not m.__dict__.get("_named_by_parent"):
                     object.__setattr__(m, "_named_by_parent", True)
                     _rename_defaults(m, lambda name, path=path: f"{path}.{name}")
@@ -163,6 +160,15 @@ class Module:
         for path, p in self.named_parameters():
             lines.append(f"  {path}: {p.name or '?'} {tuple(p.shape)}")
         return "\n".join(lines) + ")" if len(lines) > 1 else lines[0] + ")"
+
+
+def _held_modules(holder, key, value):
+    """The modules an attribute holds, with their paths (a list's items by index)."""
+    if isinstance(value, Module):
+        return [(key, value)]
+    if isinstance(value, (list, tuple)) and not isinstance(holder, Sequential):   # it numbers its own
+        return [(f"{key}.{i}", m) for i, m in enumerate(value) if isinstance(m, Module)]
+    return []
 
 
 def _collect_value(path, value, out, seen):
