@@ -299,6 +299,12 @@ def test_layers_name_their_weights_like_their_attribute_paths():
     assert (mine.W.name, mine.b.name) == ("kernel", "layer.b")
     assert ng.nn.Linear(2, 2, seed=0).W.name == "W"
 
+    class Blocks(ng.nn.Module):
+        def __init__(self):
+            self.blocks = [ng.nn.Linear(2, 2, seed=0), ng.nn.Linear(2, 2, seed=1)]
+
+    assert [p.name for p in Blocks().parameters()] == ["blocks.0.W", "blocks.0.b", "blocks.1.W", "blocks.1.b"]
+
 
 def test_losses_are_named_and_drawings_need_no_v_labels_for_them():
     pred = ng.tensor(np.array([0.5, -1.0, 2.0]), name="pred")
