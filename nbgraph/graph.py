@@ -8,7 +8,7 @@ them in topological order (inputs first). It then offers two lists of steps:
 * ``backward_steps`` -- one per node that needs a gradient, from the output
   back to the leaves. Each lists the chain-rule products that make up the
   node's gradient (one per use of the node) and, for a node used several
-  times, their running sum: ``dg/dx = dg/dp · dp/dx = -3 · 1 = -3``.
+  times, their running sum: ``dg/dx = dg/dp · ∂p/∂x = -3 · 1 = -3``.
 
 The backward numbers come from the engine's own ``backprop`` (the very VJP
 code ``Tensor.backward`` runs), told to report each product as it is made.
@@ -20,7 +20,7 @@ import numpy as np
 
 from .engine import Tensor, backprop, topological_order, vjp
 from . import explain
-from .text import fmt_number, fmt_param, fmt_shape, fmt_value
+from .text import fill, fmt_number, fmt_param, fmt_shape, fmt_value
 
 __all__ = ["Graph", "Node", "Step", "Contribution", "graph", "fmt_number", "fmt_value"]
 
@@ -33,7 +33,7 @@ class Node:
     """One tensor in the graph. ``id`` is its position in topological order."""
 
     __slots__ = ("id", "tensor", "label", "kind", "op", "params", "inputs", "users",
-                 "scope", "value", "requires_grad", "grad")
+                 "scope", "value", "requires_grad", "grad", "grad_before")
 
     def __init__(self, id_, t, label):
         self.id, self.tensor, self.label = id_, t, label
@@ -41,6 +41,10 @@ class Node:
         self.scope, self.requires_grad = t.scope, t.requires_grad
         self.value = t.data.copy()           # a snapshot: later in-place updates don't move it
         self.inputs, self.users, self.grad = [], [], None
+        # What the user's leaf held in .grad when the graph was made (None: nothing
+        # yet). The steps show one backward pass of their own; if this differs,
+        # the leaf's step says why (gradients accumulate).
+        self.grad_before = t._grad.copy() if t._op is None and t._grad is not None else None
 
     @property
     def name(self):
@@ -60,8 +64,9 @@ class Node:
         p = {k: fmt_param(v) for k, v in self.params.items()}
         shown = {k: v for k, v in self.params.items()
                  if v is not None and not (k == "keepdims" and v is False)}
-        suffix = "".join(f", {k}={fmt_param(v)}" for k, v in shown.items())
-        return (template or self.op.formula).format(*names, all=", ".join(names), p=suffix, **p)
+        p["p"] = "".join(f", {k}={fmt_param(v)}" for k, v in shown.items())
+        # fill() parenthesizes a negative name or number only after an operator.
+        return fill(template or self.op.formula, names, p)
 
     def __repr__(self):
         return f"<Node {self.id} {self.label!r} {self.kind} {fmt_shape(self.shape)}>"
@@ -74,7 +79,7 @@ class Contribution:
 
     def __init__(self, user, index, upstream, local, product, running):
         self.user, self.index = user, index            # user node, which input of it
-        self.upstream, self.local = upstream, local    # dL/d(user), d(user)/d(node) or None
+        self.upstream, self.local = upstream, local    # dL/d(user), ∂(user)/∂(node) or None
         self.product, self.running = product, running  # this use's share, sum so far
 
 
@@ -204,14 +209,16 @@ class Graph:
             user, node = of[user_t], of[inp_t]
             local = None
             if user_t.data.size == 1 and inp_t.data.size == 1:
-                # d(user)/d(node) as a number: the same VJP, fed an upstream of 1.
+                # ∂(user)/∂(node) as a number: the same VJP, fed an upstream of 1.
                 local = vjp(user_t, np.ones_like(user_t.data), only=k)[k]
             got = contributions.setdefault(node.id, [])
             running = product if not got else got[-1].running + product
             got.append(Contribution(user.id, k, upstream, local, product, running))
 
         roots = [o for o in self.outputs if o.requires_grad]
-        grads = backprop(roots, [np.ones_like(o.data) for o in roots], record)
+        # NaN/Inf are shown (magenta, first_nonfinite), not warned about from our lines.
+        with np.errstate(all="ignore"):
+            grads = backprop(roots, [np.ones_like(o.data) for o in roots], record)
         steps = []
         for node in reversed(self.nodes):
             g = grads.get(node.tensor)

@@ -11,14 +11,18 @@ loss                         predictions            targets
 ===========================  =====================  =================================
 
 All return the mean over the samples, a single-number Tensor ready for
-``.backward()``. Targets are data (numpy arrays or Tensors whose values are
-taken as constants); a target of shape (N,) meets predictions of shape
+``.backward()``, named after the loss (``mse``, ``hinge``, ``bce``,
+``cross_entropy``; ``l2_penalty``) so drawings and explanations say which
+loss it is (``.named("loss")`` renames it). Targets are data (numpy arrays
+or Tensors whose values are taken as they are, with no gradient); they enter
+the graph named ``y`` (or the given Tensor's name; ``y as ±1`` where labels
+were converted). A target of shape (N,) meets predictions of shape
 (N, 1) as you would expect, instead of broadcasting to (N, N).
 """
 
 import numpy as np
 
-from .engine import ShapeError, Tensor, maximum
+from .engine import ShapeError, Tensor, maximum, tensor
 
 __all__ = ["mse", "hinge", "binary_cross_entropy", "bce", "cross_entropy", "l2_penalty",
            "get_loss", "LOSSES"]
@@ -27,7 +31,6 @@ __all__ = ["mse", "hinge", "binary_cross_entropy", "bce", "cross_entropy", "l2_p
 def _pred(x):
     if isinstance(x, Tensor):
         return x
-    from .engine import tensor
     return tensor(x, requires_grad=False)
 
 
@@ -44,27 +47,38 @@ def _targets(y, pred, what):
 
 
 def _signed_labels(y, pred, what):
-    """Labels as -1/+1; 0/1 labels are mapped 0 -> -1, 1 -> +1."""
+    """Labels as -1/+1 (0/1 labels are mapped 0 -> -1, 1 -> +1), and whether
+    any label changed."""
     y = _targets(y, pred, what)
-    if y.size and y.min() >= 0:                 # 0/1 (all-ones reads the same either way)
+    low = y.min() if y.size else 0.0
+    if y.size and low >= 0:                     # 0/1 (all-ones reads the same either way)
         if not np.all((y == 0.0) | (y == 1.0)):
             _bad_labels(y, what, "-1/+1 or 0/1")
-        return 2.0 * y - 1.0
+        return 2.0 * y - 1.0, low == 0.0
     if not np.all(np.abs(y) == 1.0):
         _bad_labels(y, what, "-1/+1 or 0/1")
-    return y
+    return y, False
 
 
 def _binary_labels(y, pred, what):
-    """Labels as 0/1; -1/+1 labels are mapped -1 -> 0, +1 -> 1."""
+    """Labels as 0/1 (-1/+1 labels are mapped -1 -> 0, +1 -> 1), and whether
+    any label changed."""
     y = _targets(y, pred, what)
     if y.size and y.min() >= 0:
         if not np.all((y == 0.0) | (y == 1.0)):
             _bad_labels(y, what, "0/1 or -1/+1")
-        return y
+        return y, False
     if not np.all(np.abs(y) == 1.0):
         _bad_labels(y, what, "0/1 or -1/+1")
-    return (y + 1.0) / 2.0
+    return (y + 1.0) / 2.0, True
+
+
+def _named_targets(values, given, converted=""):
+    """The targets as a tensor in the graph, named ``y`` (or the given tensor's
+    name), so drawings show what they are; ``converted`` notes a relabelling
+    such as 0/1 -> -1/+1. They need no gradient."""
+    name = given.name if isinstance(given, Tensor) and given.name else "y"
+    return tensor(values, name=f"{name} {converted}" if converted else name, requires_grad=False)
 
 
 def _bad_labels(y, what, expected):
@@ -74,8 +88,8 @@ def _bad_labels(y, what, expected):
 def mse(pred, y):
     """Mean squared error: ``mean((pred - y)²)``."""
     pred = _pred(pred)
-    diff = pred - _targets(y, pred, "mse")
-    return (diff * diff).mean()
+    diff = pred - _named_targets(_targets(y, pred, "mse"), y)
+    return (diff * diff).mean().named("mse")
 
 
 def hinge(scores, y, margin=1.0):
@@ -86,8 +100,9 @@ def hinge(scores, y, margin=1.0):
     nothing once it is on the right side of the boundary by ``margin``.
     """
     scores = _pred(scores)
-    y = _signed_labels(y, scores, "hinge")
-    return (margin - scores * y).relu().mean()
+    labels, changed = _signed_labels(y, scores, "hinge")
+    y = _named_targets(labels, y, "as ±1" if changed else "")
+    return (margin - scores * y).relu().mean().named("hinge")
 
 
 def binary_cross_entropy(x, y, from_logits=True, eps=1e-12):
@@ -107,13 +122,16 @@ def binary_cross_entropy(x, y, from_logits=True, eps=1e-12):
     Labels may be 0/1 or -1/+1 (-1 is read as 0).
     """
     x = _pred(x)
-    y = _binary_labels(y, x, "binary_cross_entropy")
+    labels, changed = _binary_labels(y, x, "binary_cross_entropy")
     if from_logits:
+        y = _named_targets(labels, y, "as 0/1" if changed else "")
         r = x.relu()
-        return (r - x * y + (1.0 + (x - 2.0 * r).exp()).log()).mean()
+        return (r - x * y + (1.0 + (x - 2.0 * r).exp()).log()).mean().named("bce")
+    y = _named_targets(labels, y, "as 0/1" if changed else "")
+    not_y = tensor(1.0 - labels, name=f"1 - {y.name}", requires_grad=False)
     p = maximum(x, eps)
     q = maximum(1.0 - x, eps)
-    return -(y * p.log() + (1.0 - y) * q.log()).mean()
+    return (-(y * p.log() + not_y * q.log()).mean()).named("bce")
 
 
 bce = binary_cross_entropy
@@ -149,7 +167,7 @@ def cross_entropy(logits, y):
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(f"cross_entropy: labels must lie in 0..{n_classes - 1}, got "
                          f"{int(labels.min())}..{int(labels.max())}")
-    return -logits.log_softmax(axis=-1)[index].mean()
+    return (-logits.log_softmax(axis=-1)[index].mean()).named("cross_entropy")
 
 
 def l2_penalty(params, weight):
@@ -163,7 +181,7 @@ def l2_penalty(params, weight):
         total = term if total is None else total + term
     if total is None:
         raise ValueError("l2_penalty: no parameters given")
-    return weight * total
+    return (weight * total).named("l2_penalty")
 
 
 LOSSES = {

@@ -6,7 +6,11 @@
     model.parameters()                    # [W1, b1, W2, b2, W3, b3]
 
 Every weight is an ``ng.parameter`` with a name (``W1``, ``b1``, ``Wxh``...),
-so drawings of the graph label it. Initialisation is seeded: pass ``seed=``
+so drawings of the graph label it. A ``Linear`` given no name is called
+``W``/``b`` on its own, ``W1``/``b1``, ``W2``/``b2``... in an ``MLP`` or a
+``Sequential``, and takes its attribute path in a module of your own:
+``self.fc1 = Linear(...)`` gives ``fc1.W`` and ``fc1.b`` (as
+``named_parameters`` lists them). Initialisation is seeded: pass ``seed=``
 or ``rng=`` (a ``numpy.random.Generator``); without either, layers draw from
 one module-wide generator that ``manual_seed(n)`` resets, so a notebook run
 top to bottom always gives the same weights.
@@ -18,6 +22,8 @@ the scopes): backprop through time sums the per-step gradients into them.
 
 The losses live in ``ng.losses`` and are re-exported here (``ng.nn.mse``...).
 """
+
+import weakref
 
 import numpy as np
 
@@ -31,6 +37,24 @@ __all__ = [
 ]
 
 _default_rng = np.random.default_rng(0)
+
+# Parameters whose name nn chose (no name was given): tensor -> that name. A
+# parent module may prefix such a name with the attribute that holds the layer;
+# a name the user gave, or changed since, is never touched.
+_default_names = weakref.WeakKeyDictionary()
+
+
+def _default_named(p, name):
+    p.name = name
+    _default_names[p] = name
+    return p
+
+
+def _rename_defaults(module, rename):
+    """Apply ``rename(old) -> new`` to every default-named parameter of ``module``."""
+    for p in module.parameters():
+        if _default_names.get(p) == p.name:
+            _default_named(p, rename(p.name))
 
 
 def manual_seed(seed):
@@ -93,6 +117,16 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
+    def __setattr__(self, key, value):
+        # A layer stored as ``self.fc1`` names its default-named weights after
+        # the attribute (``fc1.W``), once: the first module to hold it names it.
+        if not key.startswith("_"):
+            for path, m in _held_modules(self, key, value):
+                if not m.__dict__.get("_named_by_parent"):
+                    object.__setattr__(m, "_named_by_parent", True)
+                    _rename_defaults(m, lambda name, path=path: f"{path}.{name}")
+        object.__setattr__(self, key, value)
+
     def named_parameters(self, prefix=""):
         """``[(path, tensor)]``, e.g. ``("layers.0.W", W1)``; each tensor once.
 
@@ -128,6 +162,15 @@ class Module:
         return "\n".join(lines) + ")" if len(lines) > 1 else lines[0] + ")"
 
 
+def _held_modules(holder, key, value):
+    """The modules an attribute holds, with their paths (a list's items by index)."""
+    if isinstance(value, Module):
+        return [(key, value)]
+    if isinstance(value, (list, tuple)) and not isinstance(holder, Sequential):   # it numbers its own
+        return [(f"{key}.{i}", m) for i, m in enumerate(value) if isinstance(m, Module)]
+    return []
+
+
 def _collect_value(path, value, out, seen):
     if isinstance(value, Tensor):
         if value.kind == "param" and value.requires_grad and id(value) not in seen:
@@ -144,10 +187,12 @@ def _collect_value(path, value, out, seen):
 
 
 def _as_input(x):
-    """Data that goes into a model: Tensors stay, arrays become constants."""
+    """Data that goes into a model: Tensors stay, arrays become inputs that need
+    no gradient, named ``X`` (a batch) or ``x`` (one sample) for the drawings."""
     if isinstance(x, Tensor):
         return x
-    return tensor(x, requires_grad=False)
+    x = tensor(x, requires_grad=False)
+    return x.named("X" if x.ndim >= 2 else "x")
 
 
 # ---------------------------------------------------------------------------
@@ -187,6 +232,11 @@ class Linear(Module):
         prefix = f"{name}." if name else ""
         self.W = parameter(_init(rng, self.n_in, self.n_out, init), name=weight_name or f"{prefix}W")
         self.b = parameter(np.zeros(self.n_out), name=bias_name or f"{prefix}b") if bias else None
+        if name is None:        # W and b: a module that holds the layer may qualify them
+            if weight_name is None:
+                _default_named(self.W, "W")
+            if bias_name is None and self.b is not None:
+                _default_named(self.b, "b")
 
     def forward(self, x):
         x = _as_input(x)
@@ -202,10 +252,22 @@ class Linear(Module):
 
 
 class Sequential(Module):
-    """Apply modules (or plain functions) one after the other."""
+    """Apply modules (or plain functions) one after the other.
+
+    Layers whose weights have default names are numbered as in ``MLP``: the
+    first ``Linear`` gets ``W1``/``b1``, the next ``W2``/``b2``...
+    """
 
     def __init__(self, *layers):
         self.layers = list(layers)
+        number = 0
+        for layer in self.layers:
+            if isinstance(layer, Module) and not layer.__dict__.get("_named_by_parent"):
+                object.__setattr__(layer, "_named_by_parent", True)
+                if any(_default_names.get(p) == p.name in ("W", "b") for p in layer.parameters()):
+                    number += 1
+                    _rename_defaults(layer, lambda name, k=number: (
+                        f"{name}{k}" if name in ("W", "b") else name))
 
     def forward(self, x):
         for layer in self.layers:

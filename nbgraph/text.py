@@ -5,8 +5,9 @@ No graphviz, no widgets: every layer that shows a number formats it here.
 
 import numpy as np
 
-__all__ = ["fmt_number", "fmt_shape", "fmt_value", "fmt_param", "paren"]
+import string
 
+__all__ = ["fmt_number", "fmt_shape", "fmt_value", "fmt_param", "paren", "fill"]
 
 
 def fmt_number(v):
@@ -58,3 +59,42 @@ def fmt_param(v):
 def paren(s):
     """A negative number written after an operator gets parentheses: 4 * (-3)."""
     return f"({s})" if s.startswith("-") else s
+
+
+# Characters after which a negative number needs parentheses (binary operators,
+# and a unary minus at the start of a template such as "-{0}").
+_OPERATORS = set("+-−*/@^·×÷")
+# A negative base that is raised to a power needs them too: (-2)², (-2)^3.
+_POWERS = ("^", "²", "³")
+_formatter = string.Formatter()
+
+
+def fill(template, names, params=None):
+    """Put ``names`` (one string per input) and ``params`` into an op's template.
+
+    ``{0}``, ``{1}``... are the inputs, ``{all}`` all of them, ``{p}`` the
+    parameter suffix, any other field a parameter by name (already text).
+    A value that starts with a minus sign is parenthesized exactly where it
+    follows an operator or is raised to a power: ``h4 - (-0.5)``,
+    ``4 * (-3)``, ``(-2)²``, but ``log(-2)`` and ``-3 · 1``.
+    """
+    params = params or {}
+    pieces = list(_formatter.parse(template))
+    out = []
+    for i, (literal, field, _spec, _conv) in enumerate(pieces):
+        out.append(literal)
+        if field is None:
+            continue
+        if field.isdigit():
+            value = names[int(field)]
+        elif field == "all":
+            value = ", ".join(names)
+        else:
+            value = params[field]
+        if value.startswith("-"):
+            before = "".join(out).rstrip()
+            after = pieces[i + 1][0] if i + 1 < len(pieces) else ""
+            if (before and before[-1] in _OPERATORS) or after.startswith(_POWERS):
+                value = f"({value})"
+        out.append(value)
+    return "".join(out)

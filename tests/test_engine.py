@@ -36,11 +36,11 @@ def test_reference_example_graph_steps():
     assert [G.nodes[s.node].label for s in back] == ["g", "z", "p", "y", "x"]
     assert back[0].explanation.startswith("dg/dg = 1")
     texts = {G.nodes[s.node].label: s.explanation for s in back}
-    assert texts["x"].startswith("dg/dx = dg/dp · dp/dx = -3 · 1 = -3")
-    assert texts["y"].startswith("dg/dy = dg/dp · dp/dy = -3 · 1 = -3")
-    assert texts["z"].startswith("dg/dz = dg/dg · dg/dz = 1 · 4 = 4")
-    assert texts["p"].startswith("dg/dp = dg/dg · dg/dp = 1 · (-3) = -3")
-    assert "dg/dp = z" in texts["p"]
+    assert texts["x"].startswith("dg/dx = dg/dp · ∂p/∂x = -3 · 1 = -3")
+    assert texts["y"].startswith("dg/dy = dg/dp · ∂p/∂y = -3 · 1 = -3")
+    assert texts["z"].startswith("dg/dz = dg/dg · ∂g/∂z = 1 · 4 = 4")
+    assert texts["p"].startswith("dg/dp = dg/dg · ∂g/∂p = 1 · (-3) = -3")
+    assert "∂g/∂p = z" in texts["p"]
     assert {G.nodes[s.node].label: float(s.value) for s in back} == {
         "g": 1, "z": 4, "p": -3, "y": -3, "x": -3}
 

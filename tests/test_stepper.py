@@ -77,7 +77,7 @@ def test_reference_example_click_by_click():
     grads = [node_texts(s.svg, G, n)[-1] for n in "xyz"]
     assert grads == ["grad -3", "grad -3", "grad 4"]
     assert "forward 2/2 · backward 5/5" in progress.value
-    assert s.explanation.startswith("dg/dx = dg/dp · dp/dx = -3 · 1 = -3")
+    assert s.explanation.startswith("dg/dx = dg/dp · ∂p/∂x = -3 · 1 = -3")
 
     # back and forth reproduces the SVG exactly
     at_end = s.svg
