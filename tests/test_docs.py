@@ -352,3 +352,38 @@ def test_wheel_holds_every_package_file_and_the_license(tmp_path):
     assert not missing, f"`pip install .` would not install: {missing} (see [tool.setuptools.package-data])"
     assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE")
                for n in names), sorted(n for n in names if "dist-info" in n)
+
+
+# ---------------------------------------------------------------------------
+# Links
+# ---------------------------------------------------------------------------
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def anchors(path):
+    """GitHub's ids for the headings of a markdown file."""
+    heads = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in heads}
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_links_point_at_files_and_headings(path):
+    text = path.read_text(encoding="utf-8")
+    links = [t for t in LINK.findall(text) if not re.match(r"[a-z]+:", t)]
+    assert links, f"no relative links found in {path.name}"
+    broken = []
+    for link in links:
+        file, _, anchor = link.partition("#")
+        target = (path.parent / file) if file else path
+        if not target.exists():
+            broken.append(link)
+        elif anchor and target.suffix == ".md" and anchor not in anchors(target):
+            broken.append(link)
+    assert not broken, f"{path.name} has broken links: {broken}"
+
+
+def test_readme_lists_every_notebook():
+    linked = set(re.findall(r"\]\(notebooks/([^)]+\.ipynb)\)", README.read_text(encoding="utf-8")))
+    shipped = {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert shipped - linked == set(), f"notebooks the README does not link: {sorted(shipped - linked)}"
