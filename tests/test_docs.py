@@ -378,3 +378,26 @@ def test_readme_lists_every_notebook():
     linked = set(re.findall(r"\]\(notebooks/([^)]+\.ipynb)\)", README.read_text(encoding="utf-8")))
     shipped = {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
     assert shipped - linked == set(), f"notebooks the README does not link: {sorted(shipped - linked)}"
+
+
+# ---------------------------------------------------------------------------
+# The example lesson is committed the way docs/writing_a_lesson.md says
+# ---------------------------------------------------------------------------
+
+def test_example_lesson_is_saved_as_run_lessons_saves_it(tmp_path):
+    """Re-running `tools/run_lessons.py` on a copy changes nothing (but the Python version)."""
+    import json
+    committed = ROOT / "notebooks" / "example_lesson.ipynb"
+    copy = tmp_path / committed.name
+    shutil.copy(committed, copy)
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "run_lessons.py"), str(copy)],
+                         env=_env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    def content(path):
+        book = json.loads(path.read_text(encoding="utf-8"))
+        book["metadata"].get("language_info", {}).pop("version", None)
+        return book
+
+    assert content(copy) == content(committed), \
+        "re-run and commit the example lesson: python tools/run_lessons.py notebooks/example_lesson.ipynb"
