@@ -153,10 +153,11 @@ def _np(t):
 
 
 def _fill(a, ins):
+    """The stored arguments with each reference replaced by its input."""
     if isinstance(a, _Ref):
         return ins[a.k]
-    if isinstance(a, (list, tuple)) and any(isinstance(x, _Ref) for x in a):
-        return type(a)(ins[x.k] if isinstance(x, _Ref) else x for x in a)
+    if type(a) in (list, tuple):
+        return type(a)(_fill(x, ins) for x in a)
     return a
 
 
@@ -649,7 +650,7 @@ def _addmm(s, c, a, b, *rest, beta=1, alpha=1, **kw):
 
 
 def _unary(method):
-    def mapper(s, a, *rest, **kw):
+    def mapper(s, a, *rest, inplace=False, **kw):      # F.relu(x, inplace=True): followed as relu
         _plain(*rest, **kw)
         return getattr(a, method)()
     return mapper
