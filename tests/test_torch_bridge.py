@@ -304,22 +304,21 @@ def test_module_scopes_are_drawn_as_boxes():
 
 
 def test_mlp_steps_show_matmul_and_add_formulas_with_numbers():
+    from nbgraph.text import fmt_number, paren
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(1, 1), nn.Tanh())
-    x = torch.tensor([[2.0]])
+    model = MLP(sizes=(1, 1, 1, 1))
     with ng.torch.trace(model) as tr:
-        loss = model(x).sum()
-    G = tr.graph(loss)
-    w, b = model[0].weight.item(), model[0].bias.item()
+        loss = model(torch.tensor([[2.0]])).sum()
+    G = graph(tr, loss)
+    w, b = model.fc1.weight.item(), model.fc1.bias.item()
     texts = [s.explanation for s in G.forward_steps]
-    fmt = ng.graph.__module__ and __import__("nbgraph.text", fromlist=["fmt_number"]).fmt_number
-    assert any(t.startswith("v2 = x @ v1 = 2 @ " + fmt(w).replace("-", "(-") ) or
-               (" @ " in t and "= 2 @ " in t) for t in texts), texts
-    add = next(t for t in texts if " + 0.bias" in t)
-    assert f"{fmt(2 * w)} + {fmt(b)}".replace("+ -", "+ (-") in add.replace(f"+ ({fmt(b)})", f"+ {fmt(b)}") \
-        or fmt(2 * w + b) in add, add
-    back = [s.explanation for s in G.backward_steps]
-    assert any("d0:Linear/d0.weight" not in t and "dloss/d0.weight" in t for t in back)
+    assert f"v2 = x @ v1 = 2 @ {paren(fmt_number(w))} = {fmt_number(2 * w)}" in texts
+    assert (f"fc1 = v2 + fc1.bias = {fmt_number(2 * w)} + {paren(fmt_number(b))} = "
+            f"{fmt_number(2 * w + b)}") in texts
+    back = "\n".join(s.explanation for s in G.backward_steps)
+    g = G.node("fc1").grad.item()
+    assert f"dloss/dfc1.bias = dloss/dfc1 · dfc1/dfc1.bias = {fmt_number(g)} · 1 = {fmt_number(g)}" in back
+    assert f"dloss/dv1 = dloss/dv2 · dv2/dv1 = {fmt_number(g)} · 2 = {fmt_number(2 * g)}" in back
 
 
 def test_stepper_steps_through_each_model_to_the_end():
