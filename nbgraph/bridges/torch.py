@@ -226,6 +226,7 @@ class Trace:
         self._stack = []
         self._paths = {}               # module -> attribute path inside ``model``
         self._segments = None
+        self._runs = {}                # module -> how many times it ran
         self._active = False
         self._handles = ()
         self._mode = None
@@ -268,10 +269,12 @@ class Trace:
         parent = self._stack[-1] if self._stack else None
         if parent is None:                    # a top-level call: its arguments' names name the inputs
             self._name_arguments(module, args)
-        base = self._paths.get(module)
-        base = type(module).__name__ if not base else base
-        for pname, p in module.named_parameters(recurse=False):
-            self._names.setdefault(id(p), (p, f"{base}.{pname}"))
+        if module not in self._runs:         # parameters of modules outside ``model``: Class.weight
+            self._runs[module] = 0
+            base = self._paths.get(module) or type(module).__name__
+            for pname, p in module.named_parameters(recurse=False):
+                self._names.setdefault(id(p), (p, f"{base}.{pname}"))
+        self._runs[module] += 1
         self._mcalls.append((module, parent))
         self._stack.append(len(self._mcalls) - 1)
         self._segments = None
@@ -336,7 +339,7 @@ class Trace:
                     floats.append(a)
             elif isinstance(a, (list, tuple)):
                 floats.extend(x for x in a if isinstance(x, torch.Tensor) and x.is_floating_point())
-        if not floats:
+        if not floats or _func_name(func) in _PASS:
             return run()
         record = torch.is_grad_enabled() and any(t.requires_grad for t in floats)
         versions = [t._version for t in floats]
@@ -443,10 +446,9 @@ class Trace:
         if e.mcall is None or id(e.torch) not in self._names:
             return None
         module = self._mcalls[e.mcall][0]
-        if not any(p is e.torch for p in module.parameters(recurse=False)):
+        if self._runs[module] != 1 or not any(p is e.torch for p in module._parameters.values()):
             return None
-        runs = sum(1 for m, _ in self._mcalls if m is module)
-        return e.mcall if runs == 1 else None
+        return e.mcall
 
     def _leaf(self, e):
         t = e.torch
@@ -797,6 +799,13 @@ for _names, _mapper in [
         _MAPPED[_n] = _mapper
 for _n in ("relu", "tanh", "sigmoid", "exp", "log", "sqrt", "abs"):
     _MAPPED[_n] = _MAPPED[_n + "_"] = _unary(_n)
+
+# Calls that only look at a tensor: passed straight through.
+_PASS = {"shape", "dtype", "device", "size", "dim", "ndim", "numel", "requires_grad", "grad",
+         "is_leaf", "grad_fn", "__len__", "__repr__", "__format__", "__str__", "item", "tolist",
+         "backward", "stride", "is_floating_point", "is_contiguous", "data_ptr", "__bool__",
+         "numpy", "__array__", "storage_offset", "element_size", "nelement", "names", "layout",
+         "is_cuda", "retain_grad", "register_hook", "__hash__", "_version", "__reduce_ex__"}
 
 # Calls whose result has the input's values: the result is the same node.
 _ALIAS = {"contiguous", "clone", "to", "double", "float", "type", "type_as", "cpu", "cuda",
