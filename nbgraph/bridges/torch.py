@@ -305,8 +305,16 @@ class Trace:
                 self._hints.setdefault(id(a), (a, name))
 
     def name(self, t, name):
-        """Name a tensor made outside the block (an input, a label) for the drawings."""
+        """Name a torch tensor (an input, or a result inside the block) in the drawings.
+
+        Call it before ``tr.graph``; returns ``t``.
+        """
+        if not hasattr(t, "is_floating_point"):
+            raise TypeError(f"tr.name() takes a torch tensor, got {type(t).__name__}")
         self._names[id(t)] = (t, str(name))
+        got = self._map.get(id(t))
+        if got is not None and got[0] is t and got[1].nb is not None:
+            got[1].nb.name = str(name)       # already built: rename the node
         return t
 
     # -- recording (called by the mode for every torch call) --------------------------
@@ -426,6 +434,8 @@ class Trace:
         global _paused
         _paused += 1
         opened = []               # the ng.scope()s open now, outermost first: (name, manager)
+        quiet = np.errstate(all="ignore")   # a mapped op re-run on recorded inf/NaN: torch's value is kept
+        quiet.__enter__()
         try:
             for e in self._entries:
                 if e.nb is not None or (e.kind == "op" and e.j > 0):
@@ -438,6 +448,7 @@ class Trace:
                     self._op(e.call)
         finally:
             _enter_scopes(opened, ())
+            quiet.__exit__(None, None, None)
             _paused -= 1
 
     def _leaf_scope(self, e):
@@ -489,7 +500,10 @@ class Trace:
             nbs = [key(*ins, call=call, j=j) for j in range(len(call.outputs))]
         for e, nb in zip(call.outputs, nbs):
             nb.data = _np(e.value)         # the recorded value, never a recomputation
-            if e.mcall is not None:
+            given = self._names.get(id(e.torch))
+            if given is not None and given[0] is e.torch:
+                nb.name = given[1]
+            elif e.mcall is not None:
                 nb.name = self._segment(e.mcall)
             e.nb = nb
 
