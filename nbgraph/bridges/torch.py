@@ -86,7 +86,7 @@ class _Entry:
 class _Call:
     """One recorded torch call: enough to build its node(s) and to replay it."""
     __slots__ = ("func", "name", "args", "kwargs", "inputs", "outputs", "mcall", "rng",
-                 "inplace", "torch", "_cache")
+                 "inplace", "positions", "torch", "_cache")
 
     def __init__(self, func, name, args, kwargs, inputs, mcall, torch):
         self.func, self.name, self.args, self.kwargs = func, name, args, kwargs
@@ -133,7 +133,7 @@ class _Call:
         finally:
             _paused -= 1
         outs = [fed[self.inplace]] if self.inplace is not None else _float_tensors(out, torch)
-        o = outs[j]
+        o = outs[self.positions[j]]
         grads = [None] * len(ins)
         wanted = [i for i, n in enumerate(need) if n]
         if o.requires_grad and wanted:
@@ -159,6 +159,16 @@ def _fill(a, ins):
     if type(a) in (list, tuple):
         return type(a)(_fill(x, ins) for x in a)
     return a
+
+
+def _collect(args, found, tensor_type):
+    """The floating-point tensors in (nested lists and tuples of) arguments, in order."""
+    for a in args:
+        if isinstance(a, tensor_type):
+            if a.is_floating_point():
+                found.append(a)
+        elif type(a) in (list, tuple):
+            _collect(a, found, tensor_type)
 
 
 def _float_tensors(out, torch):
@@ -341,12 +351,8 @@ class Trace:
     def _record(self, func, args, kwargs, run):
         torch = self._torch
         floats = []
-        for a in list(args) + list(kwargs.values()):
-            if isinstance(a, torch.Tensor):
-                if a.is_floating_point():
-                    floats.append(a)
-            elif isinstance(a, (list, tuple)):
-                floats.extend(x for x in a if isinstance(x, torch.Tensor) and x.is_floating_point())
+        _collect(args, floats, torch.Tensor)
+        _collect(tuple(kwargs.values()), floats, torch.Tensor)
         if not floats or _func_name(func) in _PASS:
             return run()
         record = torch.is_grad_enabled() and any(t.requires_grad for t in floats)
@@ -358,12 +364,18 @@ class Trace:
         changed = [i for i, t in enumerate(floats) if t._version != versions[i]]
         if not record:
             return out
-        if changed:
-            outs = [floats[changed[0]]]
-        else:
-            ids = {id(t) for t in floats}
-            outs = [t for t in _float_tensors(out, torch) if id(t) not in ids]   # not aliases
-        outs = [t for t in outs if t.requires_grad]
+        ids = {id(t) for t in floats}
+        # the new tensors that need a gradient, and where they sit among the call's results
+        kept = [(i, t) for i, t in enumerate(_float_tensors(out, torch))
+                if id(t) not in ids and t.requires_grad]
+        inplace = None
+        if not kept and changed:      # x.add_(y), x[i] = v, F.relu(x, inplace=True): x's new value
+            inplace = changed[0]
+            if floats[inplace].requires_grad:
+                kept = [(0, floats[inplace])]
+        # (an op that makes new tensors and also updates a buffer in place, as batch_norm
+        # updates its running mean, is recorded by its result; the buffer becomes a new input)
+        outs = [t for _, t in kept]
         if not outs:
             return out
         if name in _ALIAS and not changed and len(outs) == 1:     # same values, same node
@@ -376,15 +388,14 @@ class Trace:
                 if a.is_floating_point():
                     return _Ref(next(order))
                 return a.detach().to("cpu").clone()
-            if isinstance(a, (list, tuple)):
+            if type(a) in (list, tuple):          # the same walk as _collect
                 return type(a)(conv(x) for x in a)
             return a
         sargs = tuple(conv(a) for a in args)
         skw = {key: conv(v) for key, v in kwargs.items()}
         call = _Call(func, name, sargs, skw, inputs, self._stack[-1] if self._stack else None, torch)
-        call.rng = rng
-        if changed:
-            call.inplace = changed[0]
+        call.rng, call.inplace = rng, inplace
+        call.positions = [i for i, _ in kept]
         for j, t in enumerate(outs):
             v = t.detach()
             v = v.clone() if v.device.type == "cpu" else v.to("cpu")
@@ -410,8 +421,11 @@ class Trace:
                 "gradient (was it made outside the `with` block, under torch.no_grad(), or from "
                 "tensors without requires_grad?)")
         if got[2] != t._version and got[1].kind == "op":
-            raise RuntimeError(f"ng.torch.trace: the tensor of shape {tuple(t.shape)} was changed in "
-                               "place after the trace recorded it; its recorded value is shown.")
+            raise RuntimeError(
+                f"ng.torch.trace: the tensor of shape {tuple(t.shape)} made by {got[1].call.name} was "
+                "changed in place after the trace recorded it (through a view of it, or inside "
+                "torch.no_grad()), so its graph would show other values. Draw it before the change, "
+                "or make the change inside the trace on the tensor itself.")
         self._build()
         return got[1].nb
 
