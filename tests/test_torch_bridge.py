@@ -250,6 +250,19 @@ def test_mapped_and_pytorch_differentiated_ops():
     assert {"softmax", "reshape", "transpose", "div", "torch.layer_norm"} <= ops["transformer"]
 
 
+def test_an_op_pytorch_differentiates_says_so_with_the_numbers():
+    model, tr, loss = trace("cnn")
+    G = graph(tr, loss)
+    conv = next(n for n in G.nodes if n.op is not None and n.op.name == "torch.conv2d")
+    forward = next(s for s in G.forward_steps if s.node == conv.id).explanation
+    assert forward.startswith("conv = conv2d(x, conv.weight, conv.bias, (1, 1), (1, 1)")
+    assert "= [2×3×6×6] mean" in forward
+    back = next(s for s in G.backward_steps if s.node == G.node("conv.weight").id).explanation
+    assert "computed by PyTorch: torch.autograd.grad of conv2d on the recorded inputs" in back
+    from nbgraph.text import fmt_number
+    assert f"-> [3×1×3×3] mean {fmt_number(G.node('conv.weight').grad.mean())}" in back
+
+
 def test_backward_inside_after_or_never_gives_the_same_graph_and_gradients():
     results = []
     for when in (None, "inside", "after"):

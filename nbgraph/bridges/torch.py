@@ -75,12 +75,12 @@ class _Ref:
 
 class _Entry:
     """One value that becomes a node: a leaf seen for the first time, or an op output."""
-    __slots__ = ("kind", "value", "torch", "call", "j", "mcall", "name", "error", "nb")
+    __slots__ = ("kind", "value", "torch", "call", "j", "mcall", "error", "nb")
 
     def __init__(self, kind, value, torch_tensor, call=None, j=0, mcall=None):
         self.kind, self.value, self.torch = kind, value, torch_tensor
         self.call, self.j, self.mcall = call, j, mcall
-        self.name = self.error = self.nb = None
+        self.error = self.nb = None
 
 
 class _Call:
