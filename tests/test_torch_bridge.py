@@ -477,3 +477,18 @@ def test_import_nbgraph_does_not_import_torch_and_missing_torch_says_how_to_inst
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert 'pip install "nbgraph[torch]"' in out.stdout
+
+
+def test_an_error_inside_the_block_leaves_nothing_behind():
+    model = MLP()
+    with pytest.raises(RuntimeError):
+        with ng.torch.trace(model) as tr:
+            model(torch.randn(2, 7))                 # wrong width: torch raises
+    before = repr(tr)
+    loss = model(torch.randn(2, 3)).sum()            # after the block: not recorded
+    assert repr(tr) == before
+    with pytest.raises(KeyError, match="was not computed inside this trace"):
+        tr.graph(loss)
+    with ng.torch.trace(model) as tr2:               # a new trace works as usual
+        loss = model(torch.randn(2, 3)).sum()
+    assert {"MLP/fc1", "MLP/out"} <= set(tr2.graph(loss).scopes)

@@ -75,11 +75,13 @@ class _Ref:
 
 class _Entry:
     """One value that becomes a node: a leaf seen for the first time, or an op output."""
-    __slots__ = ("kind", "value", "torch", "call", "j", "mcall", "error", "nb")
+    __slots__ = ("kind", "value", "torch", "call", "j", "mcall", "named_by", "error", "nb")
 
     def __init__(self, kind, value, torch_tensor, call=None, j=0, mcall=None):
         self.kind, self.value, self.torch = kind, value, torch_tensor
-        self.call, self.j, self.mcall = call, j, mcall
+        self.call, self.j = call, j
+        self.mcall = mcall             # a leaf: the module call that first used it
+        self.named_by = None           # an op's result: the module call that returned it
         self.error = self.nb = None
 
 
@@ -298,11 +300,16 @@ class Trace:
                 break
         else:
             return
-        # a module's result is named after the module (the innermost one that returned it)
+        # a module's result is named after the module: the innermost one that computed it
+        # (a Dropout in eval mode hands back its input, computed elsewhere: no name from it)
         for t in _float_tensors(output, self._torch):
             got = self._map.get(id(t))
-            if got is not None and got[0] is t and got[1].kind == "op" and got[1].mcall is None:
-                got[1].mcall = cid
+            if got is not None and got[0] is t and got[1].kind == "op" and got[1].named_by is None:
+                inside = got[1].call.mcall
+                while inside is not None and inside != cid:
+                    inside = self._mcalls[inside][1]
+                if inside == cid:
+                    got[1].named_by = cid
 
     def _name_arguments(self, module, args):
         try:
@@ -517,8 +524,8 @@ class Trace:
             given = self._names.get(id(e.torch))
             if given is not None and given[0] is e.torch:
                 nb.name = given[1]
-            elif e.mcall is not None:
-                nb.name = self._segment(e.mcall)
+            elif e.named_by is not None:
+                nb.name = self._segment(e.named_by)
             e.nb = nb
 
     # -- scope names ------------------------------------------------------------------------
