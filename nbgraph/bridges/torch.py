@@ -360,11 +360,11 @@ class Trace:
         floats = []
         _collect(args, floats, torch.Tensor)
         _collect(tuple(kwargs.values()), floats, torch.Tensor)
-        if not floats or _func_name(func) in _PASS:
+        name = _func_name(func)
+        if not floats or name in _PASS:
             return run()
         record = torch.is_grad_enabled() and any(t.requires_grad for t in floats)
         versions = [t._version for t in floats]
-        name = _func_name(func)
         rng = torch.get_rng_state() if record and name not in _MAPPED else None
         inputs = [self._input(t) for t in floats] if record else None
         out = run()
@@ -434,6 +434,8 @@ class Trace:
                 "torch.no_grad()), so its graph would show other values. Draw it before the change, "
                 "or make the change inside the trace on the tensor itself.")
         self._build()
+        if got[1].error is not None:
+            raise RuntimeError(f"ng.torch.trace: {got[1].error}")
         return got[1].nb
 
     def graph(self, *outputs):
@@ -459,7 +461,7 @@ class Trace:
         quiet.__enter__()
         try:
             for e in self._entries:
-                if e.nb is not None or (e.kind == "op" and e.j > 0):
+                if e.nb is not None or e.error is not None or (e.kind == "op" and e.j > 0):
                     continue
                 path = self._path(e.call.mcall if e.kind == "op" else self._leaf_scope(e))
                 opened = _enter_scopes(opened, path)
@@ -498,8 +500,12 @@ class Trace:
 
     def _op(self, call):
         for e in call.inputs:
-            if e.kind == "stale":
-                raise RuntimeError(f"ng.torch.trace: {call.name}: an input is {e.error}")
+            # a stale input: this call and everything computed from it cannot be drawn;
+            # the error is raised only if the graph asked for needs them
+            if e.error is not None:
+                for o in call.outputs:
+                    o.error = e.error if e.kind != "stale" else f"{call.name}: an input is {e.error}"
+                return
         ins = [e.nb for e in call.inputs]
         nbs = None
         mapper = _MAPPED.get(call.name)
