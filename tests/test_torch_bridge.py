@@ -360,21 +360,27 @@ def test_module_scopes_are_drawn_as_boxes():
 
 
 def test_mlp_steps_show_matmul_and_add_formulas_with_numbers():
-    from nbgraph.text import fmt_number, paren
+    # (checked through nbgraph's own number formatting, not a fixed notation)
+    from nbgraph.text import fmt_number as num, paren
     torch.manual_seed(0)
     model = MLP(sizes=(1, 1, 1, 1))
     with ng.torch.trace(model) as tr:
         loss = model(torch.tensor([[2.0]])).sum()
     G = graph(tr, loss)
     w, b = model.fc1.weight.item(), model.fc1.bias.item()
-    texts = [s.explanation for s in G.forward_steps]
-    assert f"v2 = x @ v1 = 2 @ {paren(fmt_number(w))} = {fmt_number(2 * w)}" in texts
-    assert (f"fc1 = v2 + fc1.bias = {fmt_number(2 * w)} + {paren(fmt_number(b))} = "
-            f"{fmt_number(2 * w + b)}") in texts
-    back = "\n".join(s.explanation for s in G.backward_steps)
+
+    def step(steps, label):
+        return next(s.explanation for s in steps if G.nodes[s.node].label == label)
+    matmul = step(G.forward_steps, "v2")
+    assert "x @ v1" in matmul and f"2 @ {paren(num(w))}" in matmul and matmul.endswith(f"= {num(2 * w)}")
+    add = step(G.forward_steps, "fc1")
+    assert "v2 + fc1.bias" in add and f"{num(2 * w)} + {paren(num(b))}" in add
+    assert add.endswith(f"= {num(2 * w + b)}")
     g = G.node("fc1").grad.item()
-    assert f"dloss/dfc1.bias = dloss/dfc1 · dfc1/dfc1.bias = {fmt_number(g)} · 1 = {fmt_number(g)}" in back
-    assert f"dloss/dv1 = dloss/dv2 · dv2/dv1 = {fmt_number(g)} · 2 = {fmt_number(2 * g)}" in back
+    back = step(G.backward_steps, "fc1.bias")
+    assert f"{num(g)} · 1 = {num(g)}" in back and "v2 + fc1.bias" in back
+    back = step(G.backward_steps, "v1")
+    assert f"{num(g)} · 2 = {num(2 * g)}" in back and "x @ v1" in back
 
 
 def test_stepper_steps_through_each_model_to_the_end():
