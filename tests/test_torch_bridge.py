@@ -255,7 +255,7 @@ def test_an_op_pytorch_differentiates_says_so_with_the_numbers():
     G = graph(tr, loss)
     conv = next(n for n in G.nodes if n.op is not None and n.op.name == "torch.conv2d")
     forward = next(s for s in G.forward_steps if s.node == conv.id).explanation
-    assert forward.startswith("conv = conv2d(x, conv.weight, conv.bias, (1, 1), (1, 1)")
+    assert forward.startswith("conv = conv2d(x, conv.weight, conv.bias, padding=(1, 1))\n")
     from nbgraph.text import fmt_value
     assert fmt_value(conv.value) in forward
     back = next(s for s in G.backward_steps if s.node == G.node("conv.weight").id).explanation

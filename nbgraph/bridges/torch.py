@@ -97,12 +97,20 @@ class _Call:
         self.torch = torch
 
     def __str__(self):
-        """The non-tensor arguments, as shown in the node's formula."""
-        extra = [_fmt_static(a) for a in self.args if not isinstance(a, _Ref)
-                 and not (isinstance(a, (list, tuple)) and any(isinstance(x, _Ref) for x in a))]
-        defaults = _defaults(self.func)
+        """The non-tensor arguments that differ from their defaults, as shown in the formula:
+        ``conv2d(x, conv.weight, conv.bias, padding=1)``."""
+        names, defaults = _signature(self.func)
+        extra = []
+        for i, a in enumerate(self.args):
+            if _has_ref(a):
+                continue
+            name = names[i] if i < len(names) else None
+            if name is None:
+                extra.append(_fmt_static(a))
+            elif not _same(defaults.get(name, _NO_DEFAULT), a):
+                extra.append(f"{name}={_fmt_static(a)}")
         extra += [f"{k}={_fmt_static(v)}" for k, v in self.kwargs.items()
-                  if not isinstance(v, _Ref) and v is not None and not _same(defaults.get(k), v)]
+                  if not _has_ref(v) and v is not None and not _same(defaults.get(k, _NO_DEFAULT), v)]
         return "".join(", " + e for e in extra)
 
     def value(self, j):
@@ -192,23 +200,49 @@ def _fmt_static(v):
     return str(v)
 
 
-_DEFAULTS = {}
+_NO_DEFAULT = object()
+_SIGNATURES = {}
+_OVERRIDES = None
 
 
-def _defaults(func):
-    """A Python function's default argument values (shown only when changed)."""
-    if func not in _DEFAULTS:
+def _signature(func):
+    """(positional parameter names, defaults) of a torch function, for showing its arguments.
+
+    torch's builtins have no Python signature; ``torch.overrides`` keeps one
+    for each (a lambda with the same parameters), so ask it once.
+    """
+    global _OVERRIDES
+    if func not in _SIGNATURES:
+        if _OVERRIDES is None:
+            from torch.overrides import get_testing_overrides
+            _OVERRIDES = get_testing_overrides()
+        names, defaults = [], {}
         try:
-            _DEFAULTS[func] = {k: p.default for k, p in inspect.signature(func).parameters.items()
-                               if p.default is not p.empty}
+            for p in inspect.signature(_OVERRIDES.get(func, func)).parameters.values():
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                    names.append(p.name)
+                elif p.kind is p.VAR_POSITIONAL:
+                    break                   # permute(*dims): show the rest by position
+                if p.default is not p.empty:
+                    defaults[p.name] = p.default
         except (TypeError, ValueError):
-            _DEFAULTS[func] = {}
-    return _DEFAULTS[func]
+            pass
+        _SIGNATURES[func] = (names, defaults)
+    return _SIGNATURES[func]
 
 
-def _same(a, b):
+def _has_ref(a):
+    return isinstance(a, _Ref) or (type(a) in (list, tuple) and any(_has_ref(x) for x in a))
+
+
+def _same(default, v):
+    """Is ``v`` the default? (stride=(1, 1) is conv2d's stride=1)."""
+    if default is _NO_DEFAULT:
+        return False
+    if isinstance(v, (tuple, list)) and v and not isinstance(default, (tuple, list)):
+        return all(_same(default, x) for x in v)
     try:
-        return type(a) is type(b) and bool(a == b)
+        return type(default) is type(v) and bool(default == v)
     except Exception:
         return False
 
