@@ -502,3 +502,13 @@ def test_an_error_inside_the_block_leaves_nothing_behind():
     with ng.torch.trace(model) as tr2:               # a new trace works as usual
         loss = model(torch.randn(2, 3)).sum()
     assert {"MLP/fc1", "MLP/out"} <= set(tr2.graph(loss).scopes)
+
+
+def test_ties_get_pytorch_s_gradient():
+    w = nn.Parameter(torch.tensor([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]]))
+    with ng.torch.trace() as tr:
+        loss = (w.max(dim=1).values * torch.tensor([1.0, 2.0])).sum() + torch.maximum(w, torch.zeros(2, 3)).sum()
+    tr.name(w, "w")
+    G = graph(tr, loss)
+    (gw,) = torch.autograd.grad(loss, [w])
+    np.testing.assert_allclose(G.node("w").grad, gw.numpy(), rtol=0, atol=TOL)

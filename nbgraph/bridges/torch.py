@@ -523,8 +523,6 @@ class Trace:
         name = self._names.get(id(t)) or self._hints.get(id(t))
         name = name[1] if name is not None and name[0] is t else None
         data = _np(e.value)
-        if not t.is_floating_point():
-            data = data.astype(np.float64)
         if name is not None and isinstance(t, self._torch.nn.Parameter) and t.requires_grad:
             return parameter(data, name=name)
         nb = tensor(data, name=name, requires_grad=t.requires_grad)
@@ -743,8 +741,14 @@ def _reduction(method):
 def _max(s, a, dim=None, keepdim=False, *rest, **kw):
     _plain(*rest, **kw)
     if isinstance(dim, Tensor):
-        return maximum(a, dim)
-    return a.max() if dim is None else a.max(axis=int(dim), keepdims=bool(keepdim))
+        return _maximum(s, a, dim)
+    if dim is None:                 # ties share the gradient, in torch as in nbgraph
+        return a.max()
+    # max over an axis: torch gives the whole gradient to one of tied maxima, nbgraph shares it
+    top = a.data.max(axis=int(dim), keepdims=True)
+    if ((a.data == top).sum(axis=int(dim)) > 1).any():
+        raise _Unmapped
+    return a.max(axis=int(dim), keepdims=bool(keepdim))
 
 
 def _amax(s, a, dim=(), keepdim=False, *rest, **kw):
@@ -812,6 +816,9 @@ def _where(s, cond, a=None, b=None):
 
 def _maximum(s, a, b, *rest, **kw):
     _plain(*rest, **kw)
+    # at a tie torch halves the gradient between a and b; nbgraph gives it to a
+    if np.any(np.asarray(getattr(a, "data", a)) == np.asarray(getattr(b, "data", b))):
+        raise _Unmapped
     return maximum(a, b)
 
 
