@@ -507,7 +507,8 @@ def test_an_error_inside_the_block_leaves_nothing_behind():
 def test_ties_get_pytorch_s_gradient():
     w = nn.Parameter(torch.tensor([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]]))
     with ng.torch.trace() as tr:
-        loss = (w.max(dim=1).values * torch.tensor([1.0, 2.0])).sum() + torch.maximum(w, torch.zeros(2, 3)).sum()
+        rows = w.max(dim=1).values * torch.tensor([1.0, 2.0])       # a tie in row 0
+        loss = rows.sum() + torch.maximum(w, torch.zeros(2, 3)).sum()   # a tie at w = 0
     tr.name(w, "w")
     G = graph(tr, loss)
     (gw,) = torch.autograd.grad(loss, [w])

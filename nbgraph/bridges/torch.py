@@ -25,7 +25,6 @@ Nothing here touches the model, its parameters or their ``.grad``, and torch
 is imported only when a trace starts.
 """
 
-import contextlib
 import inspect
 
 import numpy as np
