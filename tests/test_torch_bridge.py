@@ -377,11 +377,11 @@ def test_mlp_steps_show_matmul_and_add_formulas_with_numbers():
     add = step(G.forward_steps, "fc1")
     assert "v2 + fc1.bias" in add and f"{num(2 * w)} + {paren(num(b))}" in add
     assert add.endswith(f"= {num(2 * w + b)}")
-    g = G.node("fc1").grad.item()
+    g = G.node("fc1").grad.item()                 # dloss/dfc1; then dloss/dv1 = 2 g
     back = step(G.backward_steps, "fc1.bias")
-    assert f"{num(g)} · 1 = {num(g)}" in back and "v2 + fc1.bias" in back
+    assert num(g) in back and "v2 + fc1.bias" in back
     back = step(G.backward_steps, "v1")
-    assert f"{num(g)} · 2 = {num(2 * g)}" in back and "x @ v1" in back
+    assert num(g) in back and num(2 * g) in back and "x @ v1" in back
 
 
 def test_stepper_steps_through_each_model_to_the_end():
