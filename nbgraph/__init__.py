@@ -39,6 +39,7 @@ _LAZY = {
     "fit": "train", "History": "train", "Stop": "train",
     "nn": None, "optim": None, "datasets": None, "losses": None, "train": None,
     "lossplot": None, "render": None, "stepper": None, "examples": None,
+    "torch": "bridges.torch",   # the module itself; it imports torch only when a trace starts
     "load_ipython_extension": "magics", "unload_ipython_extension": "magics",
 }
 
@@ -47,7 +48,9 @@ def __getattr__(name):
     import importlib
     if name not in _LAZY:
         raise AttributeError(f"module 'nbgraph' has no attribute {name!r}")
-    module = importlib.import_module(f".{_LAZY[name] or name}", __name__)
-    value = module if _LAZY[name] is None else getattr(module, name)
+    where = _LAZY[name] or name
+    module = importlib.import_module(f".{where}", __name__)
+    # None, or a path ending in the name itself ("bridges.torch"), means the module
+    value = module if where.rpartition(".")[2] == name else getattr(module, name)
     globals()[name] = value
     return value

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LESSONS = [
     "01_computational_graphs", "02_backpropagation", "03_training_a_network",
     "04_backprop_through_time", "05_shared_weights", "06_debugging_gradients",
+    "07_debugging_a_pytorch_model",
 ]
 # The worked example of docs/writing_a_lesson.md is checked like every lesson.
 LESSONS.append("example_lesson")
