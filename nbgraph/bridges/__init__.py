@@ -1,0 +1,7 @@
+"""Bridges: read graphs built by other autograd code into nbgraph's own engine.
+
+Each bridge lives in its own module and imports its library only if the user
+has it (duck typing where possible); ``import nbgraph`` imports none of them.
+
+* ``nbgraph.bridges.micrograd`` -- micrograd ``Value`` objects (and look-alikes).
+"""
