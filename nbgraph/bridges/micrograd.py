@@ -29,6 +29,7 @@ from micrograd: its ``_backward`` is run once with an upstream gradient of 1
 """
 
 import hashlib
+import math
 import weakref
 
 import numpy as np
@@ -88,6 +89,12 @@ def to_tensors(values):
         for v in unordered:
             operands[id(v)] = _operands_by_key(v, key)
     made = {}
+    with np.errstate(all="ignore"):             # a NaN is drawn (and compared), not warned about
+        _build(values, operands, made)
+    return [made[id(v)] for v in values]
+
+
+def _build(values, operands, made):
     # Post-order walk from the outputs, operands in order: tensors are made
     # inputs first, so their creation numbers are the same on every run.
     for root in values:
@@ -104,7 +111,6 @@ def to_tensors(values):
             for o in reversed(operands[id(v)]):
                 if is_value(o) and id(o) not in made:
                     stack.append((o, False))
-    return [made[id(v)] for v in values]
 
 
 # ---------------------------------------------------------------------------
@@ -246,7 +252,7 @@ def _tensor(v, operands, made):
         return Tensor(data, name=_label(v))
     ins = [made[id(o)] if is_value(o) else float(o) for o in operands]
     t = _mapped(v._op, ins)
-    if t is None or not np.isclose(float(t.data), data, rtol=1e-9, atol=1e-12, equal_nan=True):
+    if t is None or not _close(float(t.data), data):
         t = _opaque(v, operands, made)
     else:
         t.data = np.array(data)     # micrograd's own number (math.tanh and np.tanh may differ in the last bit)
@@ -255,22 +261,26 @@ def _tensor(v, operands, made):
     return t
 
 
+def _close(a, b):
+    """Does the engine's value agree with micrograd's (NaN agrees with NaN)?"""
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) or (a != a and b != b)
+
+
 def _mapped(op, ins):
     """The engine's op for micrograd's op text, or None."""
     op = str(op)
-    with np.errstate(all="ignore"):
-        if len(ins) == 2 and op == "+":
-            return _as_tensor(ins[0]) + ins[1]
-        if len(ins) == 2 and op == "*":
-            return _as_tensor(ins[0]) * ins[1]
-        if len(ins) == 1 and op.startswith("**"):
-            try:
-                k = float(op[2:])
-            except ValueError:
-                return None
-            return ins[0] ** k
-        if len(ins) == 1 and op in _UNARY:
-            return getattr(ins[0], _UNARY[op])()
+    if len(ins) == 2 and op == "+":
+        return _as_tensor(ins[0]) + ins[1]
+    if len(ins) == 2 and op == "*":
+        return _as_tensor(ins[0]) * ins[1]
+    if len(ins) == 1 and op.startswith("**"):
+        try:
+            k = float(op[2:])
+        except ValueError:
+            return None
+        return ins[0] ** k
+    if len(ins) == 1 and op in _UNARY:
+        return getattr(ins[0], _UNARY[op])()
     return None
 
 
