@@ -158,6 +158,17 @@ def test_reading_leaves_micrograd_untouched():
     assert [p.data for p in model.parameters()] == datas
 
 
+def test_leaves_carry_micrograds_grad_but_steps_show_one_pass():
+    a, b = Value(3.0), Value(-2.0)
+    out = a * b
+    out.backward()
+    out.backward()                              # no zero_grad: micrograd's grads doubled
+    G = ng.graph(out)
+    G.backward_steps
+    assert float(G.node(0).tensor.grad) == a.grad == -4.0
+    assert float(G.node(0).grad) == -2.0        # the steps: one backward pass
+
+
 def test_mul_step_explains_with_numbers():
     _, loss = mlp_loss()
     G = ng.graph(loss)

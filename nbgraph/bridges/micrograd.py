@@ -249,7 +249,13 @@ def _describe(v):
 def _tensor(v, operands, made):
     data = _number(v)
     if not operands:
-        return Tensor(data, name=_label(v))
+        t = Tensor(data, name=_label(v))
+        # A leaf keeps the .grad micrograd holds, as a user's own tensor would:
+        # the steps then say so when it is not one backward pass's worth.
+        grad = getattr(v, "grad", 0)
+        if isinstance(grad, (int, float)) and grad:
+            t.grad = float(grad)
+        return t
     ins = [made[id(o)] if is_value(o) else float(o) for o in operands]
     t = _mapped(v._op, ins)
     if t is None or not _close(float(t.data), data):
