@@ -335,21 +335,26 @@ _OPAQUE = {}
 
 
 def _opaque_op(text, n):
-    """The engine entry for micrograd op ``text`` with ``n`` inputs (made once)."""
+    """The engine entry for micrograd op ``text`` with ``n`` inputs (made once).
+
+    Its forward is the value micrograd recorded (param ``value``), its VJP the
+    recorded local derivatives (``d0``, ``d1``...). Applied without them (as
+    code that tries every op in the table may), the value is unknown: NaN.
+    """
     name = f"micrograd {text} ({n})"
     if name not in _OPAQUE:
         if name in OPS:                         # registered earlier (e.g. module reloaded)
             _OPAQUE[name] = lambda *a, **p: engine.apply(name, *a, **p)
         else:
             shown = text.replace("{", "{{").replace("}", "}}") or "?"
-            def forward(*xs, value, **_):
-                return np.array(value)
+
+            def forward(*xs, value=math.nan, **_):
+                return np.full(np.broadcast_shapes(*(x.shape for x in xs)), value)
 
             def vjp_for(k):
-                return lambda g, out, *xs, **p: g * p[f"d{k}"]
+                return lambda g, out, *xs, **p: g * p.get(f"d{k}", math.nan)
             _OPAQUE[name] = define_op(
                 name, text or "?", f"{shown}({{all}})", forward,
                 [vjp_for(k) for k in range(n)],
-                local=[f"{{d{k}}} (read from micrograd's own _backward)" for k in range(n)])
+                local=["the number micrograd's own _backward gives"] * n)
     return _OPAQUE[name]
-
