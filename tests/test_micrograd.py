@@ -15,16 +15,13 @@ import sys
 import textwrap
 import xml.etree.ElementTree as ET
 
-import numpy as np
 import pytest
+from micrograd.engine import Value
+from micrograd.nn import MLP
 
 import nbgraph as ng
 from nbgraph.bridges.micrograd import value_of
 from nbgraph.text import fmt_number
-
-micrograd_engine = pytest.importorskip("micrograd.engine")
-micrograd_nn = pytest.importorskip("micrograd.nn")
-Value = micrograd_engine.Value
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -118,7 +115,7 @@ def leaf_grads_match(G):
 
 def mlp_loss(seed=0):
     random.seed(seed)
-    model = micrograd_nn.MLP(2, [4, 4, 1])
+    model = MLP(2, [4, 4, 1])
     X, y = ng.datasets.moons(n=20, noise=0.1, seed=0)
     x, target = X[3], 2.0 * y[3] - 1.0
     out = model([Value(float(x[0])), Value(float(x[1]))])
@@ -361,3 +358,14 @@ def test_import_nbgraph_does_not_import_micrograd():
                        env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_several_outputs_share_the_values_they_share():
+    a = Value(1.5)
+    b = a * 2
+    c = b + a
+    G = ng.graph(b, c)                          # one reading: a and b are one node each
+    assert len(G.nodes) == 4
+    assert [value_of(G.nodes[i]) for i in G.output_ids] == [b, c]
+    s = ng.Stepper([b, c])
+    assert len(s.graph.nodes) == 4
