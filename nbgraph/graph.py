@@ -243,4 +243,5 @@ def graph(*outputs):
     """The computational graph that produced ``outputs`` (one or more Tensors)."""
     if len(outputs) == 1 and isinstance(outputs[0], (list, tuple)):
         outputs = tuple(outputs[0])
-    return Graph(outputs)
+    from .bridges.micrograd import convert      # micrograd Values -> Tensors (bridge)
+    return Graph(convert(outputs))

@@ -1117,6 +1117,8 @@ _templates = weakref.WeakKeyDictionary()
 
 
 def _as_graph(x, who="ng.show"):
+    from .bridges.micrograd import convert      # micrograd Values -> Tensors (bridge)
+    x = convert(x)
     if isinstance(x, Graph):
         return x
     if isinstance(x, Tensor):
