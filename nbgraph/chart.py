@@ -73,6 +73,12 @@ def value_limits(values, log, previous):
     return lo, hi
 
 
+def _decade(value, _pos=None):
+    """A log axis label: 1e-3, 0.1, 1, 10, 1e3."""
+    k = round(math.log10(value)) if value > 0 else 0
+    return f"{value:g}" if -1 <= k <= 1 else f"1e{k}"
+
+
 def png_of(canvas):
     """The canvas's pixels as PNG bytes, by matplotlib's writer (fastest zlib level)."""
     from matplotlib.image import imsave
@@ -120,7 +126,13 @@ class Chart:
         ax.tick_params(labelsize=8)
         ax.locator_params(axis="x", nbins=4)      # few ticks: text is slow to draw
         if log:
+            # Decades only, written 1e-3 (mathtext's 10⁻³ and minor ticks cost
+            # more to draw than the rest of the chart together).
+            from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(base=10, numticks=6))
+            ax.yaxis.set_minor_locator(NullLocator())
+            ax.yaxis.set_major_formatter(FuncFormatter(_decade))
         else:
             ax.locator_params(axis="y", nbins=4)
         ax.grid(True, alpha=0.3)
@@ -191,22 +203,26 @@ class Chart:
 
     def _fit_margins(self):
         """Widen the margins where drawn text sticks out of the image (or
-        comes within ``PAD`` pixels of its edge); True if they changed."""
+        comes within ``PAD`` pixels of its edge); True if they changed.
+        Measures the texts as just drawn (their layout is cached), without
+        asking the axes to lay out their ticks again."""
         renderer = self.canvas.get_renderer()
         W, H = self.canvas.get_width_height(physical=True)
-        box = self.ax.get_tightbbox(renderer)
-        if box is None:
-            return False
-        over = (max(0.0, PAD - box.x0), max(0.0, box.x1 - (W - PAD)),
-                max(0.0, PAD - box.y0), max(0.0, box.y1 - (H - PAD)))
+        ax = self.ax
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        texts = [t.label1 for t in ax.xaxis.get_major_ticks() if x0 <= t.get_loc() <= x1]
+        texts += [t.label1 for t in ax.yaxis.get_major_ticks()
+                  if min(y0, y1) <= t.get_loc() <= max(y0, y1)]
+        texts += [ax.xaxis.label, ax.yaxis.label, ax.title]
+        boxes = [t.get_window_extent(renderer) for t in texts if t.get_visible() and t.get_text()]
+        if ax.get_legend() is not None:
+            boxes.append(ax.get_legend().get_window_extent(renderer))
+        over = (max([0.0] + [PAD - b.x0 for b in boxes]), max([0.0] + [b.x1 - (W - PAD) for b in boxes]),
+                max([0.0] + [PAD - b.y0 for b in boxes]), max([0.0] + [b.y1 - (H - PAD) for b in boxes]))
         if not any(over):
             return False
-        left, right, bottom, top = over
-        pos = self.ax.get_position()
-        self.ax.set_position((pos.x0 + (left + 1) / W if left else pos.x0,
-                              pos.y0 + (bottom + 1) / H if bottom else pos.y0,
-                              pos.width - ((left + 1) if left else 0) / W
-                              - ((right + 1) if right else 0) / W,
-                              pos.height - ((bottom + 1) if bottom else 0) / H
-                              - ((top + 1) if top else 0) / H))
+        left, right, bottom, top = (math.ceil(v) + 1 if v else 0 for v in over)
+        pos = ax.get_position()
+        ax.set_position((pos.x0 + left / W, pos.y0 + bottom / H,
+                         pos.width - (left + right) / W, pos.height - (bottom + top) / H))
         return True
