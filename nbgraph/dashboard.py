@@ -184,7 +184,7 @@ class Dashboard(Reporter):
             left = due - time.monotonic()
             if left <= 0:
                 break
-            time.sleep(min(left, self.poll_interval))
+            time.sleep(min(left, 0.01))      # short naps: a Stop click is heard at once
             if self.poller is not None:
                 self.poller.poll()
 
