@@ -117,11 +117,12 @@ class Dashboard(Reporter):
         rows += [w for w in (self.gradplot and self.gradplot.widget, self.graph_view) if w]
         self.widget = ipywidgets.VBox(rows)
         self.widget.add_class("nbgraph-dashboard")
+        self._shown = None
         if self.display is not None:
             self.display(self.widget)
         elif kernel is not None:
             from IPython.display import display
-            display(self.widget)
+            self._shown = display(self.widget, display_id=True)
 
     def after_step(self, history, loss):
         if self.show_graph:
@@ -161,6 +162,35 @@ class Dashboard(Reporter):
                 plot.close()
         self._draw_graph()
         self.last_loss = self._graph_drawn = None   # do not keep the last graph alive
+        if self._shown is not None:
+            # The same widget, plus a picture of it for where there is no
+            # kernel (a saved notebook on GitHub, nbviewer, exported HTML).
+            bundle = self.widget._repr_mimebundle_()
+            bundle.update({"image/png": self.snapshot(), "text/plain": history.describe()})
+            self._shown.update(bundle, raw=True)
+
+    def snapshot(self):
+        """One PNG of the plots on show, side by side (the loss curve first)."""
+        import io
+
+        import numpy as np
+        from matplotlib.image import imread, imsave
+        images = [imread(io.BytesIO(bytes(w.value)), format="png") for w in self._plots()]
+        height = max(im.shape[0] for im in images)
+        row = np.ones((height, sum(im.shape[1] for im in images), 4), dtype=np.float32)
+        x = 0
+        for im in images:
+            rgba = im if im.shape[2] == 4 else np.dstack([im, np.ones(im.shape[:2])])
+            row[:im.shape[0], x:x + im.shape[1]] = rgba
+            x += im.shape[1]
+        out = io.BytesIO()
+        imsave(out, row, format="png")
+        return out.getvalue()
+
+    def _plots(self):
+        plots = [self.lossplot.widget, self.boundary and self.boundary.widget,
+                 self.gradplot and self.gradplot.widget]
+        return [w for w in plots if w is not None and w.value]
 
     # -- inside --------------------------------------------------------------
     def _on_stop(self, button=None):

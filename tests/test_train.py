@@ -332,17 +332,19 @@ def test_no_refresh_just_before_the_end(moons):
     assert plot.redraws == len(refreshed) + 1
 
 
-def test_finished_dashboards_let_their_figures_go(moons):
+def test_finished_dashboards_give_their_figures_to_the_next_one(moons):
     """A dashboard lives as long as its widgets (the kernel keeps those); its
-    matplotlib figures do not: only the PNGs on show stay."""
+    matplotlib figures go to ``chart.FIGURES`` for the next dashboard that
+    looks the same, and only that bounded cache keeps them."""
+    from nbgraph.chart import FIGURES
     X, y = moons
+    FIGURES.clear()
     refs = []
 
     def keep_refs(history):
         dash = history.dashboard
         if dash.lossplot.chart is not None and not refs:
-            refs.extend(weakref.ref(f) for f in (dash.lossplot.chart.figure,
-                                                 dash.boundary.figure.figure))
+            refs.extend(weakref.ref(f) for f in (dash.lossplot.chart, dash.boundary.figure))
 
     clock = FakeClock()
 
@@ -350,11 +352,21 @@ def test_finished_dashboards_let_their_figures_go(moons):
         clock.t += 0.1
         keep_refs(history)
 
-    dashboards = [ng.fit(_model(), X, y, loss="hinge", epochs=10, live=_dash(clock=clock),
-                         callback=tick).dashboard for _ in range(3)]
-    gc.collect()
-    assert len(refs) == 2 and all(ref() is None for ref in refs)   # though the dashboards live
+    def run(callback=None):         # without a callback the clock stands: one final image
+        return ng.fit(_model(), X, y, loss="hinge", epochs=10, live=_dash(clock=clock),
+                      callback=callback).dashboard
+    dashboards = [run(tick), run(), run()]
+    first, second, third = dashboards
+    assert first.lossplot.redraws >= 3 and second.lossplot.redraws == 1
+    # the same run again: the same figures, axes and all, and the same pictures
+    assert third.lossplot.full_redraws == 0 and third.lossplot.png == second.lossplot.png
+    assert bytes(third.boundary.widget.value) == bytes(second.boundary.widget.value)
+    assert FIGURES.reused == 4
     assert all(d.lossplot.chart is None and d.boundary.figure is None for d in dashboards)
+    assert len(refs) == 2 and all(ref() is not None for ref in refs)
+    FIGURES.clear()
+    gc.collect()
+    assert all(ref() is None for ref in refs)           # though the dashboards are alive
     assert all(d.lossplot.png.startswith(b"\x89PNG") for d in dashboards)
 
 
@@ -492,6 +504,20 @@ def test_dashboard_shows_gradient_norms_one_line_per_parameter(moons):
     assert "nbgraph-gradplot" in plot.widget._dom_classes
     assert plot.norms[0] == h.grad_norms["layers.0.W"]
     assert h.dashboard.gradplot.widget in h.dashboard.widget.children
+
+
+def test_snapshot_puts_the_plots_side_by_side_for_saved_notebooks(moons):
+    """What a notebook saved without its kernel shows (GitHub, nbviewer)."""
+    import io
+    from PIL import Image
+    X, y = moons
+    h = ng.fit(_model(), X, y, loss="hinge", epochs=20, live=_dash(grads=True))
+    picture = Image.open(io.BytesIO(h.dashboard.snapshot()))
+    parts = [Image.open(io.BytesIO(bytes(w.value))) for w in
+             (h.dashboard.lossplot.widget, h.dashboard.boundary.widget, h.dashboard.gradplot.widget)]
+    assert picture.size == (sum(p.width for p in parts), max(p.height for p in parts))
+    left = np.asarray(picture.convert("RGB"))[:, :parts[0].width]
+    np.testing.assert_array_equal(left, np.asarray(parts[0].convert("RGB")))
 
 
 def test_pace_holds_training_to_so_many_epochs_per_second(moons, monkeypatch):
