@@ -119,9 +119,9 @@ def _rc_snapshot():
 
 
 def _decade(value, _pos=None):
-    """A log axis label: 1e-3, 0.1, 1, 10, 1e3."""
+    """A log axis label: 1e-3, 1e-1, 1, 10, 1e2."""
     k = round(math.log10(value)) if value > 0 else 0
-    return f"{value:g}" if -1 <= k <= 1 else f"1e{k}"
+    return f"{value:g}" if k in (0, 1) else f"1e{k}"
 
 
 def png_of(canvas):
@@ -170,7 +170,7 @@ class Chart:
         ax.set_xlabel(xlabel, fontsize=9)
         ax.set_ylabel(ylabel, fontsize=9)
         ax.tick_params(labelsize=8)
-        ax.locator_params(axis="x", nbins=4)      # few ticks: text is slow to draw
+        ax.locator_params(axis="x", nbins=3)      # few ticks: text is slow to draw
         if log:
             # Decades only, written 1e-3 (mathtext's 10⁻³ and minor ticks cost
             # more to draw than the rest of the chart together).
@@ -213,9 +213,12 @@ class Chart:
             return values
         return values[np.linspace(0, len(values) - 1, self.max_points).astype(np.intp)]
 
-    def redraw(self, xs, columns, text=""):
+    def redraw(self, xs, columns, text="", reach=None):
         """Draw the series ``columns`` (one list of values per line, NaN: a
-        gap) over ``xs`` and the corner ``text``; the PNG goes to ``png``."""
+        gap) over ``xs`` and the corner ``text``; the PNG goes to ``png``.
+        ``reach``: an x the axis should already reach (where the run is
+        expected to be by the next redraw), so that it need not grow -- and
+        the axes be drawn again -- at every redraw of a fast run."""
         x = ys = None
         if len(xs):
             x = self._thin(xs)
@@ -223,7 +226,7 @@ class Chart:
             for line, y in zip(self.lines, ys):
                 line.set_data(x, y)
         self.text.set_text(text)
-        limits = self.limits(x, ys)
+        limits = self.limits(x, ys, reach)
         if limits != self.drawn_limits:
             self._draw_axes(limits)
             self.full_redraws += 1
@@ -234,12 +237,12 @@ class Chart:
         self.png = png_of(self.canvas)
         self.redraws += 1
 
-    def limits(self, x, ys):
+    def limits(self, x, ys, reach=None):
         """Axis limits that change rarely: x grows in nice steps to just
         beyond the run (or is fixed by ``xmax``); y covers everything seen."""
         if x is None:       # nothing yet: the default ranges
             return (0.0, self.xmax or 1.0), ((1.0, 10.0) if self.log else (0.0, 1.0))
-        xhi = self.xmax or nice_ceiling(max(float(x[-1]), 1.0))
+        xhi = self.xmax or nice_ceiling(max(float(x[-1]), reach or 0.0, 1.0))
         ylim = value_limits(np.concatenate(ys), self.log, self._ylim)
         self._ylim = ylim
         return (min(0.0, float(x[0])), xhi), ylim or ((1.0, 10.0) if self.log else (0.0, 1.0))

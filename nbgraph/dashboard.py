@@ -51,6 +51,7 @@ class Dashboard(Reporter):
     """
 
     poll_interval = 0.05        # seconds between looks at the kernel's shell socket
+    LOOKAHEAD = 1.0             # seconds of progress the x axis leaves room for
 
     def __init__(self, *, title=None, log=False, grads=False, boundary=True, show_graph=False,
                  pace=None, interval=0.2, budget=0.05, clock=time.monotonic, display=None):
@@ -206,6 +207,14 @@ class Dashboard(Reporter):
         per_epoch = (self.clock() - self.started) / history.epochs
         return per_epoch * (history.max_epochs - history.epochs) < self.throttle.interval
 
+    def _reach(self, history):
+        """The epoch the run should reach within the next second at its pace
+        so far (never beyond the budget): the x axis reaches it now, instead
+        of growing (and the axes being drawn again) at every refresh. The
+        final picture fits the axis to where the run really ended."""
+        rate = history.epochs / max(self.clock() - self.started, 1e-9)
+        return min(history.max_epochs, history.epochs + rate * self.LOOKAHEAD)
+
     def _keep_pace(self, history):
         """Wait until ``epochs / pace`` seconds have passed since the start,
         listening for the Stop button meanwhile."""
@@ -220,10 +229,12 @@ class Dashboard(Reporter):
 
     def _draw(self, history):
         self.status.value = f"<code>{html.escape(status_text(history))}</code>"
-        self.lossplot.redraw()
-        for plot in (self.boundary, self.gradplot):
-            if plot is not None:
-                plot.redraw()
+        reach = self._reach(history)
+        self.lossplot.redraw(reach)
+        if self.boundary is not None:
+            self.boundary.redraw()
+        if self.gradplot is not None:
+            self.gradplot.redraw(reach)
         self._draw_graph()
         self.refreshes += 1
 

@@ -42,11 +42,11 @@ class GradPlot:
         for column, value in zip(self.norms, norms):
             column.append(value if value > 0 else math.nan)    # a log scale has no 0
 
-    def redraw(self):
+    def redraw(self, reach=None):
         if self.chart is None:
             self.chart = FIGURES.take(self._key) or Chart(self.names, **self._chart_args)
             self.chart.reset()
-        self.chart.redraw(self.epochs, self.norms)
+        self.chart.redraw(self.epochs, self.norms, reach=reach)
         self.widget.value = self.chart.png
         self.redraws += 1
 

@@ -95,9 +95,10 @@ class LossPlot:
             self.seconds.append(float("nan") if second is None else float(second))
         self.dirty = True
 
-    def redraw(self):
-        """Draw now, whatever the throttle says."""
-        self.throttle.run(self._draw)
+    def redraw(self, reach=None):
+        """Draw now, whatever the throttle says. ``reach``: a step the x axis
+        should already reach (see ``Chart.redraw``)."""
+        self.throttle.run(lambda: self._draw(reach))
 
     def close(self):
         """The final image (if anything changed since the last), then give the
@@ -109,14 +110,14 @@ class LossPlot:
             FIGURES.give(self._key, self.chart, self.chart.rc)
             self.chart = None
 
-    def _draw(self):
+    def _draw(self, reach=None):
         if self.chart is None:      # the first image, or drawing again after close()
             self.chart = FIGURES.take(self._key) or Chart(self._series, **self._chart_args)
             self.chart.reset()
         before = self.chart.full_redraws
         columns = [self.losses] + ([self.seconds] if self.second_label else [])
         text = f"{self.xlabel} {self.steps[-1]:g}: {self.losses[-1]:.4g}" if self.steps else ""
-        self.chart.redraw(self.steps, columns, text)
+        self.chart.redraw(self.steps, columns, text, reach)
         self.full_redraws += self.chart.full_redraws - before
         self.xlim, self.ylim = self.chart.drawn_limits
         self.widget.value = self.chart.png

@@ -71,9 +71,9 @@ def test_slow_redraws_are_spaced_out_by_the_time_budget():
     clock = FakeClock()
 
     class SlowPlot(ng.LossPlot):
-        def _draw(self):
+        def _draw(self, reach=None):
             clock.t += 0.1                       # pretend a redraw takes 100 ms
-            super()._draw()
+            super()._draw(reach)
 
     def run(max_wait):
         clock.t = 0.0
@@ -264,6 +264,18 @@ def test_a_closed_plots_figure_serves_the_next_plot_that_looks_the_same():
         assert styled.chart is not new.chart
         assert tuple(_pixels(styled.png)[100, 200]) == (230, 230, 230)
     FIGURES.clear()
+
+
+def test_the_x_axis_can_reach_ahead_of_the_run():
+    """A dashboard asks the axis to reach where a fast run will be soon, so
+    the axes need not be drawn again at every redraw."""
+    plot = _filled(ng.LossPlot(clock=FakeClock(), draw_now=False), 500)
+    plot.redraw(reach=1900)
+    assert plot.xlim == (0.0, 2000.0) and plot.full_redraws == 2
+    for step in range(501, 2001):
+        plot.record(step, 1.0 / step)
+    plot.redraw()                           # the run got there: no new axes
+    assert plot.xlim == (0.0, 2000.0) and plot.full_redraws == 2
 
 
 def test_gradient_plot_one_line_per_parameter_on_a_log_scale():
