@@ -10,7 +10,7 @@ from a saved copy (blitting) before each redraw.
 
 import numpy as np
 
-from .chart import FIGURES, _rc_snapshot, png_of
+from .chart import png_of
 
 __all__ = ["BoundaryPlot"]
 
@@ -75,7 +75,7 @@ class BoundaryPlot:
 
     def _figure(self):
         if self.figure is None:
-            self.figure = FIGURES.take(("boundary",) + self._look) or _BoundaryFigure(*self._look)
+            self.figure = _BoundaryFigure(*self._look)
             self.figure.show_points(self.X, self.point_colours, self.lo, self.hi)
         return self.figure
 
@@ -87,11 +87,8 @@ class BoundaryPlot:
         self.redraws += 1
 
     def close(self):
-        """Give the matplotlib figure to the next plot that looks the same
-        (``chart.FIGURES``); the image on show stays."""
-        if self.figure is not None:
-            FIGURES.give(("boundary",) + self._look, self.figure, self.figure.rc)
-            self.figure = None
+        """Let the matplotlib figure go; the image on show stays."""
+        self.figure = None
 
     def _regions(self, values):
         """RGB pixels of the plot area (top row first) for the lattice ``values``
@@ -131,7 +128,6 @@ class _BoundaryFigure:
         from matplotlib.patches import Rectangle
         from matplotlib.transforms import IdentityTransform
         self.background = None
-        self.rc = _rc_snapshot()
         self.figure = Figure(figsize=(width, height), dpi=dpi, layout="none")
         self.canvas = FigureCanvasAgg(self.figure)
         W, H = self.canvas.get_width_height(physical=True)

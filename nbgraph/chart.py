@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Chart", "FigureCache", "FIGURES", "nice_ceiling", "value_limits"]
+__all__ = ["Chart", "nice_ceiling", "value_limits"]
 
 _STEPS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 PAD = 2     # pixels kept free around the drawn text
@@ -73,51 +73,6 @@ def value_limits(values, log, previous):
     return lo, hi
 
 
-class FigureCache:
-    """Figures of finished plots, kept for the next plot that looks the same.
-
-    Building a figure and drawing its axes for the first time is most of
-    what a dashboard costs in a short ``fit`` (``benchmarks/bench_training.py``
-    measures it: more than 5 % of a 2,000-step fit); a figure taken from here
-    comes with the axes it drew last, so running the same cell again draws
-    no axes at all. A plot ``give``s its figure back when it is closed and
-    ``take``s one (or builds its own) when it draws. ``key``: everything the
-    figure's look depends on; the rcParams are compared too, so a style
-    change never brings back an old look. At most ``size`` figures.
-    """
-
-    def __init__(self, size=4):
-        self.size = int(size)
-        self._spares = {}       # key -> (rcParams when built, figure), oldest first
-        self.reused = 0
-
-    def take(self, key):
-        rc, figure = self._spares.pop(key, (None, None))
-        if figure is None or rc != _rc_snapshot():
-            return None
-        self.reused += 1
-        return figure
-
-    def give(self, key, figure, rc):
-        self._spares.pop(key, None)
-        self._spares[key] = (rc, figure)
-        while len(self._spares) > self.size:
-            del self._spares[next(iter(self._spares))]
-
-    def clear(self):
-        self._spares.clear()
-        self.reused = 0
-
-
-FIGURES = FigureCache()
-
-
-def _rc_snapshot():
-    """The rcParams as a plain dict, read from their storage (fast to copy and compare)."""
-    import matplotlib
-    return dict(dict.items(matplotlib.rcParams))
-
-
 def _decade(value, _pos=None):
     """A log axis label: 1e-3, 1e-1, 1, 10, 1e2."""
     k = round(math.log10(value)) if value > 0 else 0
@@ -155,7 +110,6 @@ class Chart:
         self.redraws = 0            # images made
         self.full_redraws = 0       # of which with the axes drawn (new limits)
         self.png = b""
-        self.rc = _rc_snapshot()        # the style it was built with (see FigureCache)
         self._ylim = None
         self.drawn_limits = self._background = None
         # Fixed margins, no layout engine: nothing is recomputed per redraw.
@@ -196,14 +150,6 @@ class Chart:
         self.animated = self.lines + [self.text]
         for artist in self.animated:
             artist.set_animated(True)
-
-    def reset(self):
-        """Forget the data (before another plot draws with this figure); the
-        axes drawn last stay, ready to be reused if the limits match."""
-        for line in self.lines:
-            line.set_data([], [])
-        self.text.set_text("")
-        self._ylim = None
 
     # -- drawing ----------------------------------------------------------------
     def _thin(self, values):

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .chart import FIGURES, Chart
+from .chart import Chart
 
 __all__ = ["GradPlot"]
 
@@ -29,7 +29,6 @@ class GradPlot:
                                 ylabel="||dL/dW||", log=True, legend="right", width=width,
                                 height=height, dpi=dpi, max_points=max_points,
                                 margins=(0.14, 0.76, 0.17, 0.95))
-        self._key = ("grads", tuple(self.names), repr(sorted(self._chart_args.items())))
         self.epochs, self.norms = [], [[] for _ in self.names]
         self.chart = None
         self.redraws = 0
@@ -44,17 +43,14 @@ class GradPlot:
 
     def redraw(self, reach=None):
         if self.chart is None:
-            self.chart = FIGURES.take(self._key) or Chart(self.names, **self._chart_args)
-            self.chart.reset()
+            self.chart = Chart(self.names, **self._chart_args)
         self.chart.redraw(self.epochs, self.norms, reach=reach)
         self.widget.value = self.chart.png
         self.redraws += 1
 
     def close(self):
-        """Give the matplotlib figure to the next plot that looks the same."""
-        if self.chart is not None:
-            FIGURES.give(self._key, self.chart, self.chart.rc)
-            self.chart = None
+        """Let the matplotlib figure go (the image stays)."""
+        self.chart = None
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

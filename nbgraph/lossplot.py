@@ -18,7 +18,7 @@ training slower. The drawing itself is ``chart.Chart``'s.
 
 import time
 
-from .chart import FIGURES, Chart
+from .chart import Chart
 from .throttle import Throttle
 
 __all__ = ["LossPlot", "in_notebook"]
@@ -59,7 +59,6 @@ class LossPlot:
                                 width=width, height=height, dpi=dpi, max_points=max_points,
                                 legend="inside" if second else None)
         self._series = [label] + ([second] if second else [])
-        self._key = ("loss", tuple(self._series), tuple(sorted(self._chart_args.items())))
         self.xlabel = xlabel
         self.steps, self.losses, self.seconds = [], [], []
         self.second_label = second
@@ -101,19 +100,15 @@ class LossPlot:
         self.throttle.run(lambda: self._draw(reach))
 
     def close(self):
-        """The final image (if anything changed since the last), then give the
-        matplotlib figure to the next plot that looks the same (``FIGURES``):
-        a finished plot keeps only its PNG."""
+        """The final image (if anything changed since the last), then let the
+        matplotlib figure go: a finished plot keeps only its PNG."""
         if self.dirty:
             self.redraw()
-        if self.chart is not None:
-            FIGURES.give(self._key, self.chart, self.chart.rc)
-            self.chart = None
+        self.chart = None
 
     def _draw(self, reach=None):
         if self.chart is None:      # the first image, or drawing again after close()
-            self.chart = FIGURES.take(self._key) or Chart(self._series, **self._chart_args)
-            self.chart.reset()
+            self.chart = Chart(self._series, **self._chart_args)
         before = self.chart.full_redraws
         columns = [self.losses] + ([self.seconds] if self.second_label else [])
         text = f"{self.xlabel} {self.steps[-1]:g}: {self.losses[-1]:.4g}" if self.steps else ""

@@ -238,34 +238,6 @@ def _filled(plot, n, scale=1.0):
     return plot
 
 
-def test_a_closed_plots_figure_serves_the_next_plot_that_looks_the_same():
-    import matplotlib
-    from nbgraph.chart import FIGURES
-    FIGURES.clear()
-    fresh = _filled(ng.LossPlot(clock=FakeClock(), draw_now=False), 60)
-    chart = fresh.chart
-    fresh.close()
-    assert fresh.chart is None
-    again = _filled(ng.LossPlot(clock=FakeClock(), draw_now=False), 60)
-    assert again.chart is chart and again.full_redraws == 0     # the axes drawn last serve
-    assert again.png == fresh.png
-    again.close()
-    # other data, other limits: the axes are drawn anew, as on a new figure
-    other = _filled(ng.LossPlot(clock=FakeClock(), draw_now=False), 30, scale=7.0)
-    assert other.chart is chart and other.full_redraws == 1
-    FIGURES.clear()
-    new = _filled(ng.LossPlot(clock=FakeClock(), draw_now=False), 30, scale=7.0)
-    assert new.chart is not chart and new.png == other.png
-    new.close()
-    # a plot that looks different (a title), or the same after a style change: a new figure
-    assert _filled(ng.LossPlot(clock=FakeClock(), title="t", draw_now=False), 5).chart is not new.chart
-    with matplotlib.rc_context({"axes.facecolor": "0.9"}):
-        styled = _filled(ng.LossPlot(clock=FakeClock(), draw_now=False), 30, scale=7.0)
-        assert styled.chart is not new.chart
-        assert tuple(_pixels(styled.png)[100, 200]) == (230, 230, 230)
-    FIGURES.clear()
-
-
 def test_the_x_axis_can_reach_ahead_of_the_run():
     """A dashboard asks the axis to reach where a fast run will be soon, so
     the axes need not be drawn again at every redraw."""
