@@ -591,7 +591,9 @@ def _wait_iopub(kc, deadline, predicate, log):
                          + repr([(m["msg_type"], m["content"]) for m in log[-5:]])[:3000])
 
 
-def test_stop_button_click_reaches_a_busy_kernel():
+@pytest.fixture
+def kernel():
+    """A real ipykernel running this checkout of nbgraph: (manager, client)."""
     jupyter_client = pytest.importorskip("jupyter_client")
     pytest.importorskip("ipykernel")
     km = jupyter_client.KernelManager(kernel_name="python3")
@@ -601,49 +603,82 @@ def test_stop_button_click_reaches_a_busy_kernel():
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=60)
-        deadline = time.monotonic() + 90
-        log = []
-        fit_id = kc.execute(FIT_CELL)
-
-        # 1. the dashboard's Stop button appears (comm_open of a ButtonModel)
-        def is_stop_button(msg):
-            state = msg["content"].get("data", {}).get("state", {})
-            return (msg["msg_type"] == "comm_open" and state.get("_model_name") == "ButtonModel"
-                    and state.get("tooltip") == "Stop")
-        button_id = _wait_iopub(kc, deadline, is_stop_button, log)["content"]["comm_id"]
-
-        # 2. training is under way: the status line reports epochs
-        def is_progress(msg):
-            state = msg["content"].get("data", {}).get("state", {})
-            return msg["msg_type"] == "comm_msg" and "epoch " in str(state.get("value", ""))
-        _wait_iopub(kc, deadline, is_progress, log)
-
-        # 3. queue the next cell behind the busy one, then click Stop as a browser would
-        next_id = kc.execute("print('NEXT CELL RAN')")
-        click = kc.session.msg("comm_msg", {"comm_id": button_id, "data": {
-            "method": "custom", "content": {"event": "click"}}})
-        kc.shell_channel.send(click)
-
-        # 4. the busy cell finishes early, stopped by the user ...
-        def idle_after(msg_id):
-            return lambda m: (m["msg_type"] == "status" and m["parent_header"].get("msg_id") == msg_id
-                              and m["content"]["execution_state"] == "idle")
-        _wait_iopub(kc, deadline, idle_after(fit_id), log)
-        # ... and the cell queued meanwhile still runs, after it
-        _wait_iopub(kc, deadline, idle_after(next_id), log)
+        yield km, kc
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
 
-    def text_of(msg_id):
-        return "".join(m["content"]["text"] for m in log if m["msg_type"] == "stream"
-                       and m["parent_header"].get("msg_id") == msg_id)
+
+def _is_progress(msg):
+    """The dashboard's status line reports epochs: training is under way."""
+    state = msg["content"].get("data", {}).get("state", {})
+    return msg["msg_type"] == "comm_msg" and "epoch " in str(state.get("value", ""))
+
+
+def _idle_after(msg_id):
+    return lambda m: (m["msg_type"] == "status" and m["parent_header"].get("msg_id") == msg_id
+                      and m["content"]["execution_state"] == "idle")
+
+
+def _text_of(log, msg_id):
+    return "".join(m["content"]["text"] for m in log if m["msg_type"] == "stream"
+                   and m["parent_header"].get("msg_id") == msg_id)
+
+
+def _statuses(log):
+    return [str(m["content"]["data"].get("state", {}).get("value", "")) for m in log
+            if m["msg_type"] == "comm_msg"]
+
+
+def test_stop_button_click_reaches_a_busy_kernel(kernel):
+    km, kc = kernel
+    deadline = time.monotonic() + 90
+    log = []
+    fit_id = kc.execute(FIT_CELL)
+
+    # 1. the dashboard's Stop button appears (comm_open of a ButtonModel)
+    def is_stop_button(msg):
+        state = msg["content"].get("data", {}).get("state", {})
+        return (msg["msg_type"] == "comm_open" and state.get("_model_name") == "ButtonModel"
+                and state.get("tooltip") == "Stop")
+    button_id = _wait_iopub(kc, deadline, is_stop_button, log)["content"]["comm_id"]
+
+    # 2. training is under way
+    _wait_iopub(kc, deadline, _is_progress, log)
+
+    # 3. queue the next cell behind the busy one, then click Stop as a browser would
+    next_id = kc.execute("print('NEXT CELL RAN')")
+    click = kc.session.msg("comm_msg", {"comm_id": button_id, "data": {
+        "method": "custom", "content": {"event": "click"}}})
+    kc.shell_channel.send(click)
+
+    # 4. the busy cell finishes early, stopped by the user ...
+    _wait_iopub(kc, deadline, _idle_after(fit_id), log)
+    # ... and the cell queued meanwhile still runs, after it
+    _wait_iopub(kc, deadline, _idle_after(next_id), log)
+
     errors = [m["content"] for m in log if m["msg_type"] == "error"]
     assert not errors, errors
-    result = text_of(fit_id).split()
-    assert result[:2] == ["RESULT", "user"], text_of(fit_id)
+    result = _text_of(log, fit_id).split()
+    assert result[:2] == ["RESULT", "user"], _text_of(log, fit_id)
     assert 1 <= int(result[2]) < 10_000_000
-    assert "NEXT CELL RAN" in text_of(next_id)
-    statuses = [str(m["content"]["data"].get("state", {}).get("value", "")) for m in log
-                if m["msg_type"] == "comm_msg"]
-    assert any("stopped by user at epoch" in s for s in statuses)
+    assert "NEXT CELL RAN" in _text_of(log, next_id)
+    assert any("stopped by user at epoch" in s for s in _statuses(log))
+
+
+def test_interrupting_the_kernel_returns_the_history_marked_interrupted(kernel):
+    """Kernel > Interrupt (SIGINT) while ng.fit trains: the cell ends without
+    an error and ``h = ng.fit(...)`` is assigned, marked "interrupted"."""
+    km, kc = kernel
+    deadline = time.monotonic() + 90
+    log = []
+    fit_id = kc.execute(FIT_CELL)
+    _wait_iopub(kc, deadline, _is_progress, log)
+    km.interrupt_kernel()
+    _wait_iopub(kc, deadline, _idle_after(fit_id), log)
+    errors = [m["content"] for m in log if m["msg_type"] == "error"]
+    assert not errors, errors
+    result = _text_of(log, fit_id).split()
+    assert result[:2] == ["RESULT", "interrupted"], _text_of(log, fit_id)
+    assert 1 <= int(result[2]) < 10_000_000
+    assert any("interrupted after" in s for s in _statuses(log))
