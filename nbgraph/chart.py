@@ -141,8 +141,9 @@ class Chart:
                       for label, c in zip(self.labels, colors)]
         if legend == "inside":
             ax.legend(handles=self.lines, fontsize=8, loc="upper right")
-        elif legend == "right":
+        elif legend == "right":     # a column per 14 lines, so a deep model's legend fits
             ax.legend(handles=self.lines, fontsize=7, loc="upper left",
+                      ncols=max(1, math.ceil(len(self.lines) / 14)), handlelength=1.2,
                       bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
         self.text = ax.text(0.98, 0.92, "", transform=ax.transAxes, fontsize=8, color="0.3",
                             ha="right")
