@@ -591,9 +591,10 @@ def _wait_iopub(kc, deadline, predicate, log):
                          + repr([(m["msg_type"], m["content"]) for m in log[-5:]])[:3000])
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def kernel():
-    """A real ipykernel running this checkout of nbgraph: (manager, client)."""
+    """A real ipykernel running this checkout of nbgraph: (manager, client),
+    shared by the tests below (each runs its own cells in it)."""
     jupyter_client = pytest.importorskip("jupyter_client")
     pytest.importorskip("ipykernel")
     km = jupyter_client.KernelManager(kernel_name="python3")
