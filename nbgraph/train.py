@@ -285,9 +285,7 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
     start = time.perf_counter()
     try:
         for epoch in range(1, epochs + 1):
-            total, seen, correct = 0.0, 0, 0.0
-            norms = np.zeros(len(parameters))
-            steps = 0
+            tally = _EpochTally(parameters, classify)
             for xb, yb in batches.epoch():
                 # -- one step: forward, loss, backward, W = W - lr * grad ------
                 optimizer.zero_grad()
@@ -296,26 +294,13 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
                 L.backward()
                 optimizer.step()
                 # --------------------------------------------------------------
-                value = float(L.data)
-                history.step_losses.append(value)
-                history.steps += 1
-                steps += 1
-                n = len(yb.data)
-                total += value * n
-                seen += n
-                norms += _grad_norms(parameters)
-                if classify is not None:
-                    correct += _accuracy(out, yb, classify) * n
+                tally.add(out, yb, L, history)
                 reporter.after_step(history, L)
                 del out, L
                 if reporter.stop_requested:
                     break
             history.epochs = epoch
-            history.losses.append(total / seen)
-            for (name, _), norm in zip(parameters, norms / steps):
-                history.grad_norms[name].append(float(norm))
-            if classify is not None:
-                history.accuracies.append(correct / seen)
+            tally.record(history)
             if validation is not None:
                 _validate(model, loss_fn, validation, classify, history)
             history.wall_time = time.perf_counter() - start
@@ -340,6 +325,36 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
         history.message = history.describe()
         reporter.finish(history)
     return history
+
+
+class _EpochTally:
+    """What the steps of one epoch add up to: the loss and accuracy weighted
+    by the samples of each step, and each parameter's gradient norm."""
+
+    def __init__(self, parameters, classify):
+        self.parameters, self.classify = parameters, classify
+        self.loss = self.correct = 0.0
+        self.seen = self.steps = 0
+        self.norms = np.zeros(len(parameters))
+
+    def add(self, out, targets, loss, history):
+        """One step, after its backward pass (and the update: gradients stay)."""
+        value, n = float(loss.data), len(targets.data)
+        history.step_losses.append(value)
+        history.steps += 1
+        self.loss += value * n
+        self.seen += n
+        self.steps += 1
+        self.norms += _grad_norms(self.parameters)
+        if self.classify is not None:
+            self.correct += _accuracy(out, targets, self.classify) * n
+
+    def record(self, history):
+        history.losses.append(self.loss / self.seen)
+        for (name, _), norm in zip(self.parameters, self.norms / self.steps):
+            history.grad_norms[name].append(float(norm))
+        if self.classify is not None:
+            history.accuracies.append(self.correct / self.seen)
 
 
 class _Batches:
