@@ -223,9 +223,10 @@ class Dashboard(Reporter):
             left = due - time.monotonic()
             if left <= 0:
                 break
-            time.sleep(min(left, 0.01))      # short naps: a Stop click is heard at once
             if self.poller is not None:
-                self.poller.poll()
+                self.poller.wait(left)      # wakes as soon as a click arrives
+            else:
+                time.sleep(left)
 
     def _draw(self, history):
         self.status.value = f"<code>{html.escape(status_text(history))}</code>"

@@ -27,6 +27,7 @@ the cell, and interrupting the kernel still ends training cleanly.
 
 import sys
 import threading
+import time
 
 __all__ = ["KernelPoller", "running_kernel", "TESTED_IPYKERNEL"]
 
@@ -64,6 +65,7 @@ class KernelPoller:
         self.handled = 0      # widget messages handled here
         self.passed_on = 0    # other messages handed back to the kernel
         self._main = threading.main_thread()
+        self._waiter = None
 
     @property
     def active(self):
@@ -102,6 +104,20 @@ class KernelPoller:
             except Exception as err:    # never let a bad message break training
                 self.kernel.log.error("nbgraph: could not handle a shell message: %r", err)
         return count
+
+    def wait(self, timeout):
+        """Sleep up to ``timeout`` seconds, waking as soon as a message arrives
+        (then handle it): a click is heard at once, not at the next poll."""
+        if self.stream is None or threading.current_thread() is not self._main:
+            time.sleep(timeout)
+            return 0
+        import zmq
+        if self._waiter is None:
+            self._waiter = zmq.Poller()
+            self._waiter.register(self.stream.socket, zmq.POLLIN)
+        if self._waiter.poll(max(0, int(timeout * 1000))):
+            return self.poll()
+        return 0
 
     def _handle(self, frames):
         session = self.kernel.session
