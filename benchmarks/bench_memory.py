@@ -3,7 +3,7 @@
 Same workload as bench_training.py (MLP 2-16-16-1 relu, 100 moons points,
 hinge + 1e-4 L2, SGD lr 0.05). Each step builds a new graph; once the step
 is over nothing may keep it alive, so the resident set must stay flat.
-Measured twice: a hand-written loop, and ``ng.fit(live="widgets")`` (the
+Measured twice: a hand-written loop, and ``ng.fit(live=ng.Dashboard())`` (the
 dashboard made without a frontend, rendering its PNGs as in a notebook),
 whose History and loss curve grow by a few floats per step.
 
@@ -64,7 +64,7 @@ def fit_loop(steps, samples=10):
 
     model = ng.nn.MLP(2, [16, 16, 1], activation="relu", seed=0)
     ng.fit(model, X, Y, loss="hinge", l2=1e-4, optimizer=ng.optim.SGD(model, lr=0.05),
-           epochs=steps + 500, live="widgets", display=lambda w: None, callback=callback)
+           epochs=steps + 500, live=ng.Dashboard(display=lambda w: None), callback=callback)
     return [m for e, m in marks if e >= 500]
 
 
@@ -82,7 +82,7 @@ def main():
     args = parser.parse_args()
     print(f"RSS (MB) sampled every {args.steps // 10} steps after a 500-step warm-up")
     report("hand-written loop", hand_loop(args.steps), args.steps)
-    report("ng.fit(live='widgets')", fit_loop(args.steps), args.steps)
+    report("ng.fit(live=ng.Dashboard())", fit_loop(args.steps), args.steps)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ them alike); the table shows the median ms/step and the ratio to nbgraph.
 Then: the cost of ``ng.fit(live=...)`` against ``live=False`` over 2,000
 steps -- with the widget dashboard (made without a frontend: the loss curve
 and decision boundary PNGs are rendered and handed to the Image widgets just
-the same), as in any fit after the first and with new figures as in the
-first fit of a kernel, and with the text progress line -- and of one step
-(the fixed cost).
+the same), with its gradient-norm plot too, and with the text progress
+line -- and of one step (the fixed cost); and whether a cache of figures
+reused between fits, or a hand-written PNG encoder, would each save 5 % of
+a 2,000-step dashboard fit.
 
     python benchmarks/bench_training.py [--quick] [--profile]
 """
@@ -23,7 +24,6 @@ first fit of a kernel, and with the text progress line -- and of one step
 import argparse
 import contextlib
 import cProfile
-import gc
 import io
 import os
 import pstats
@@ -248,40 +248,44 @@ def print_table(engines, agree):
     return ms
 
 
-class ReporterClock:
-    """Adds up the time ``fit`` spends in its progress reporter: making it
-    (figures, widgets), ``refresh``, ``poll``, ``finish`` and the loss plot's
-    ``record``. That is the direct cost of live output, and unlike the
-    difference of two training times it is not blurred by a busy machine."""
+class Timed:
+    """A reporter wrapped so that the time ``fit`` spends in it adds up:
+    making it is timed by the caller, then ``start`` (widgets, figures),
+    ``after_step``, ``after_epoch`` and ``finish``. That is the direct cost
+    of live output, and unlike the difference of two training times it is
+    not blurred by a busy machine."""
 
-    def __init__(self):
-        self.seconds = 0.0
+    def __init__(self, reporter):
+        self.reporter, self.seconds = reporter, 0.0
 
-    def __enter__(self):
-        import nbgraph.train as train
-        self._train, self._make = train, train._make_reporter
+    @property
+    def stop_requested(self):
+        return self.reporter.stop_requested
 
-        def make(*args, **kwargs):
-            reporter = self._timed(self._make)(*args, **kwargs)
-            for name in ("refresh", "poll", "finish"):
-                setattr(reporter, name, self._timed(getattr(reporter, name)))
-            if hasattr(reporter, "lossplot"):
-                reporter.lossplot.record = self._timed(reporter.lossplot.record)
-            return reporter
-        train._make_reporter = make
-        return self
-
-    def __exit__(self, *exc):
-        self._train._make_reporter = self._make
-
-    def _timed(self, fn):
-        def timed(*args, **kwargs):
-            start = time.perf_counter()
+    def _timed(name):
+        def method(self, *args):
+            start = time.process_time()     # CPU time: what a busy machine does not inflate
             try:
-                return fn(*args, **kwargs)
+                return getattr(self.reporter, name)(*args)
             finally:
-                self.seconds += time.perf_counter() - start
-        return timed
+                self.seconds += time.process_time() - start
+        return method
+
+    start, after_step = _timed("start"), _timed("after_step")
+    after_epoch, finish = _timed("after_epoch"), _timed("finish")
+
+
+def _make(live):
+    from nbgraph.dashboard import Dashboard
+    from nbgraph.progress import TextProgress
+    from nbgraph.train import Reporter
+    if live == "widgets":
+        return Dashboard(display=lambda w: None)
+    if live == "widgets+grads":
+        return Dashboard(grads=True, display=lambda w: None)
+    if live == "text":
+        return TextProgress()
+    return Reporter()
 
 
 def live_overhead(steps, repeats):
@@ -291,45 +295,39 @@ def live_overhead(steps, repeats):
     take turns, in a rotating order, ``repeats`` rounds. The overhead is
     shown four ways: the ratio of the medians; "paired", the median over
     rounds of each round's own ratio; "best", the ratio of the fastest runs;
-    and "in reporter", the time spent inside the reporter (``ReporterClock``)
-    against the median ``live=False`` time -- on a busy shared machine the
-    first three swing by several percent from run to run, even for the text
-    line, whose real cost is nil; the last one does not. A run of one epoch
-    shows the fixed part (making the figures and widgets, the first and the
-    final draws).
-
-    "widgets" is a dashboard as in any ``fit`` after the first of its kind:
-    it takes the figures the previous dashboard gave back. "widgets, new
-    figures" throws those away first, as for the first ``fit`` in a kernel
-    (the first use of matplotlib and ipywidgets is left out of both: the
-    warm-up run pays it).
+    and "in reporter", the CPU time spent making and inside the reporter
+    (``Timed``) against the median ``live=False`` CPU time -- on a busy shared
+    machine the first three swing by several percent from run to run, even
+    for the text line, whose real cost is nil; the last one does not. A run
+    of one epoch shows the fixed part (making the figures and widgets, the
+    first and the final draws). The first use of matplotlib and ipywidgets
+    is left out: the warm-up run pays it.
     """
-    from nbgraph.lossplot import SPARE_FIGURES
-
     def run(live, epochs):
-        if live == "new figures":
-            SPARE_FIGURES.clear()
-            gc.collect()    # the dropped figures are garbage: no other run pays for it
         model = ng.nn.MLP(2, SIZES[1:], activation="relu", seed=0)
         opt = ng.optim.SGD(model.parameters(), lr=LR)
         out = io.StringIO()
-        widgets = live in ("widgets", "new figures")
-        with ReporterClock() as reporter, contextlib.redirect_stdout(out):
+        with contextlib.redirect_stdout(out):
             wall, cpu = time.perf_counter(), time.process_time()
+            made = time.process_time()
+            reporter = Timed(_make(live))
+            made = time.process_time() - made
             h = ng.fit(model, X, Y01, loss="hinge", l2=ALPHA, optimizer=opt, epochs=epochs,
-                       live="widgets" if widgets else live,
-                       display=(lambda w: None) if widgets else None)
+                       live=reporter)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         extra = ""
-        if h.dashboard is not None:
-            extra = (f"{h.dashboard.refreshes} refreshes, {h.dashboard.lossplot.redraws} loss-plot"
-                     f" PNGs ({h.dashboard.lossplot.full_redraws} with axes), "
-                     f"{h.dashboard.boundary.redraws} boundary PNGs")
-        return wall, cpu, reporter.seconds, extra
+        dash = h.dashboard
+        if dash is not None:
+            extra = (f"{dash.refreshes} refreshes, {dash.lossplot.redraws} loss-plot PNGs "
+                     f"({dash.lossplot.full_redraws} with axes), {dash.boundary.redraws} "
+                     f"boundary PNGs" + (f", {dash.gradplot.redraws} grad PNGs"
+                                         if dash.gradplot else ""))
+        return wall, cpu, made + reporter.seconds, extra
 
-    modes = (("live=False", False), ("live=True, widgets", "widgets"),
-             ("widgets, new figures", "new figures"), ("live=True, text", True))
-    run("widgets", 5)                 # imports and first-use costs out of the way
+    modes = (("live=False", False), ("dashboard", "widgets"),
+             ("dashboard, grads", "widgets+grads"), ("text line", "text"))
+    run("widgets+grads", 5)           # imports and first-use costs out of the way
+    fit = {}
     for epochs in (steps, 1):
         results = {label: [] for label, _ in modes}
         extras = {}
@@ -342,6 +340,9 @@ def live_overhead(steps, repeats):
         base_wall = statistics.median(w for w, _, _ in base)
         base_cpu = statistics.median(c for _, c, _ in base)
         if epochs > 1:
+            fit = {label: (statistics.median(c for _, c, _ in results[label]),
+                           statistics.median(s for _, _, s in results[label]))
+                   for label, _ in modes}
             print(f"\nng.fit, {epochs} steps ({rounds} rounds):   wall (median)     cpu (median)"
                   f"   paired    best   in reporter")
         else:
@@ -358,11 +359,89 @@ def live_overhead(steps, repeats):
                 print(f"  {label:20s} {wall:6.3f} s {100 * (wall / base_wall - 1):+6.1f} %"
                       f"  {cpu:6.3f} s {100 * (cpu / base_cpu - 1):+6.1f} %"
                       f"  {100 * paired:+6.1f} % {100 * best:+6.1f} %"
-                      f"  {1e3 * inside:4.0f} ms = {100 * inside / base_wall:4.1f} %  {extras[label]}")
+                      f"  {1e3 * inside:4.0f} ms = {100 * inside / base_cpu:4.1f} %  {extras[label]}")
             else:
                 print(f"  {label:20s} {1e3 * wall:6.1f} ms {1e3 * (wall - base_wall):+6.1f} ms"
                       f"  {1e3 * cpu:6.1f} ms {1e3 * (cpu - base_cpu):+6.1f} ms"
                       f"  {1e3 * inside:6.1f} ms")
+    return fit
+
+
+def _hand_png(canvas):
+    """The hand-written PNG encoder nbgraph used to ship (8-bit RGB, rows
+    unfiltered, zlib level 1), kept here only to measure what it saved."""
+    import struct
+    import zlib
+    rgb = np.asarray(canvas.buffer_rgba())[:, :, :3]
+    height, width, _ = rgb.shape
+    rows = np.zeros((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 1:].reshape(height, width, 3)[...] = rgb
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"".join([b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", header),
+                     chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)), chunk(b"IEND", b"")])
+
+
+def pool_and_encoder(fit, repeats):
+    """Would a cache of figures reused from one fit to the next, or a
+    hand-written PNG encoder, save 5 % of a 2,000-step dashboard fit?
+
+    A cache would save what a dashboard spends making its figures: a fresh
+    loss plot's and decision boundary's first images, minus the same images
+    on figures that exist -- whose axes must be drawn again for a run that
+    ends elsewhere than the last (``new limits``), and need not for the very
+    same run again (``same limits``, the most it could save). The encoder:
+    the difference per PNG, times the PNGs of that fit. All as a share of the
+    fit's CPU time (``live=False``). (Measured directly, against a cache in
+    place, at commits 36a4b91 and 12122d2: it saved 3.9 % and 2.8 %.)
+    """
+    from nbgraph.boundary import BoundaryPlot
+    from nbgraph.chart import png_of
+    from nbgraph.lossplot import LossPlot
+
+    def predict(points):
+        return 1 / (1 + np.exp(-points[:, 0]))
+
+    def fresh():
+        plot = LossPlot(xlabel="epoch", draw_now=False)
+        plot.record(1, 1.0)
+        plot.redraw()
+        boundary = BoundaryPlot(X, Y01, predict)
+        boundary.redraw()
+        return plot, boundary
+
+    fresh()
+    made = statistics.median(_cpu_seconds(fresh) for _ in range(5 * repeats))
+    plot, boundary = fresh()
+    same = statistics.median(_cpu_seconds(lambda: (plot.redraw(), boundary.redraw()))
+                             for _ in range(5 * repeats))
+
+    def new_limits():
+        plot.record(plot.steps[-1] * 2, 0.5)        # the x axis grows: its axes are drawn
+        plot.redraw()
+        boundary.redraw()
+    new = statistics.median(_cpu_seconds(new_limits) for _ in range(5 * repeats))
+    canvas = plot.chart.canvas
+    ours = statistics.median(_cpu_seconds(lambda: png_of(canvas)) for _ in range(20 * repeats))
+    hand = statistics.median(_cpu_seconds(lambda: _hand_png(canvas)) for _ in range(20 * repeats))
+    base = fit["live=False"][0]
+    pngs = 4          # a 2,000-step dashboard fit: the final images, + one refresh on a slow day
+    print(f"\nWould they pay? (5 % of a 2,000-step fit = {50 * base:.0f} ms of CPU)")
+    print(f"  figure cache: first images {1e3 * made:.1f} ms; on existing figures "
+          f"{1e3 * new:.1f} ms (new limits) / {1e3 * same:.1f} ms (same limits): saves "
+          f"{100 * (made - new) / base:.1f} % / at most {100 * (made - same) / base:.1f} % of the fit")
+    print(f"  own PNG encoder: {1e3 * hand:.2f} ms vs matplotlib's writer {1e3 * ours:.2f} ms "
+          f"per PNG; x {pngs} PNGs = {1e3 * pngs * (ours - hand):+.1f} ms = "
+          f"{100 * pngs * (ours - hand) / base:+.1f} % of the fit")
+
+
+def _cpu_seconds(fn):
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
 
 
 def profile_nbgraph(steps=2000):
@@ -390,7 +469,8 @@ def main():
     engines, agree = build(args.quick)
     time_steps(engines, repeats)
     print_table(engines, agree)
-    live_overhead(200 if args.quick else 2000, 2 if args.quick else 8)
+    fit = live_overhead(200 if args.quick else 2000, 2 if args.quick else 8)
+    pool_and_encoder(fit, 2 if args.quick else 8)
     if args.profile:
         profile_nbgraph()
 

@@ -36,7 +36,7 @@ def _t(x):
 _LAZY = {
     "show": "render", "to_dot": "render", "render_svg": "render",
     "Stepper": "stepper", "LossPlot": "lossplot",
-    "fit": "train", "History": "train", "Stop": "train",
+    "fit": "train", "History": "train", "Stop": "train", "Dashboard": "dashboard",
     "nn": None, "optim": None, "datasets": None, "losses": None, "train": None,
     "lossplot": None, "render": None, "stepper": None, "examples": None,
     "torch": "bridges.torch",   # the module itself; it imports torch only when a trace starts

@@ -1,4 +1,4 @@
-"""ng.LossPlot: one reused Agg figure, PNG bytes into an ipywidgets.Image, throttled."""
+"""ng.LossPlot and the other live plots: Agg figures, PNG bytes into ipywidgets.Image, throttled."""
 
 import subprocess
 import sys
@@ -57,8 +57,9 @@ def test_redraws_are_throttled_to_one_per_interval():
     assert len(plot.losses) == 1000
     # one redraw per 0.2 s of simulated time (+ the first one)
     assert 48 <= plot.redraws <= 52, plot.redraws
-    # the axes are rebuilt only when the limits jump, not on every redraw
-    assert plot.full_redraws <= 8, plot.full_redraws
+    # the axes are rebuilt only when the limits jump (x: 20, 30, 40, 50, 60,
+    # 80, 100, 150, ... 1000 as the run grows), not on every redraw
+    assert plot.full_redraws <= 16, plot.full_redraws
     before = plot.redraws
     plot.close()                                 # the final state is always drawn
     assert plot.redraws == before + 1
@@ -70,9 +71,9 @@ def test_slow_redraws_are_spaced_out_by_the_time_budget():
     clock = FakeClock()
 
     class SlowPlot(ng.LossPlot):
-        def _draw(self):
+        def _draw(self, reach=None):
             clock.t += 0.1                       # pretend a redraw takes 100 ms
-            super()._draw()
+            super()._draw(reach)
 
     def run(max_wait):
         clock.t = 0.0
@@ -100,23 +101,23 @@ def test_context_manager_draws_the_final_state():
         for step in range(10):
             plot.update(step, 10.0 - step)       # the clock never moves: no redraw
         assert plot.redraws == 1
-    assert plot.redraws == 2 and not plot._dirty
-    x, y = plot.line.get_data()
-    np.testing.assert_array_equal(y, 10.0 - np.arange(10))
+    assert plot.redraws == 2 and not plot.dirty
+    assert plot.chart is None                    # closed: only the image stays
+    assert plot.losses == list(10.0 - np.arange(10))
+    assert plot.xlim == (0.0, 10.0)              # the nice number just beyond step 9
 
 
-def test_second_series_log_scale_and_twin_axis():
+def test_second_series_and_log_scale():
     clock = FakeClock()
-    plot = ng.LossPlot(second="accuracy", second_axis=True, log=True, clock=clock)
+    plot = ng.LossPlot(second="val loss", log=True, clock=clock)
     for step in range(50):
         clock.t += 0.05
-        plot.update(step, np.exp(-0.1 * step), second=step / 50)
-    plot.close()
-    assert plot.ax.get_yscale() == "log"
-    assert plot.ax2 is not None
-    lo, hi = plot.ax.get_ylim()
-    assert lo <= np.exp(-4.9) and hi >= 1.0
-    assert plot.line2.get_data()[1][-1] == pytest.approx(49 / 50)
+        plot.update(step, np.exp(-0.1 * step), second=2 * np.exp(-0.1 * step))
+    plot.redraw()
+    assert plot.chart.ax.get_yscale() == "log"
+    lo, hi = plot.ylim
+    assert lo <= np.exp(-4.9) and hi >= 2.0
+    assert plot.chart.lines[1].get_data()[1][-1] == pytest.approx(2 * np.exp(-4.9))
     assert plot.png.startswith(PNG)
     # a missing second value is a gap, not an error
     plot.update(50, 0.1)
@@ -128,12 +129,12 @@ def test_many_points_are_thinned_for_drawing():
     for step in range(5000):
         plot.record(step, 1.0)
     plot.redraw()
-    assert len(plot.line.get_data()[0]) == 500
+    assert len(plot.chart.lines[0].get_data()[0]) == 500
     assert len(plot.losses) == 5000
 
 
 def test_boundary_plot_changes_with_the_model():
-    from nbgraph.lossplot import BoundaryPlot
+    from nbgraph.boundary import BoundaryPlot
     X, y = ng.datasets.moons(60, seed=0)
     w = [1.0]
     view = BoundaryPlot(X, y, lambda P: 1 / (1 + np.exp(-w[0] * (P[:, 0] - 0.5))))
@@ -169,8 +170,7 @@ def test_no_pyplot_and_lazy_imports():
 
 
 # ---------------------------------------------------------------------------
-# Cheap redraws: a hand-written PNG encoder, reused figures, an axis-free
-# decision boundary
+# What the images show
 # ---------------------------------------------------------------------------
 
 def _pixels(png):
@@ -178,7 +178,7 @@ def _pixels(png):
     from PIL import Image
     image = Image.open(io.BytesIO(png))
     image.load()
-    return np.asarray(image)
+    return np.asarray(image.convert("RGB"))
 
 
 def test_png_holds_exactly_the_canvas_pixels():
@@ -188,68 +188,89 @@ def test_png_holds_exactly_the_canvas_pixels():
     plot.redraw()
     pixels = _pixels(plot.png)
     assert pixels.shape == (224, 400, 3)
-    np.testing.assert_array_equal(pixels, np.asarray(plot.canvas.buffer_rgba())[:, :, :3])
+    np.testing.assert_array_equal(pixels, np.asarray(plot.chart.canvas.buffer_rgba())[:, :, :3])
+
+
+@pytest.mark.parametrize("epochs", [20_000, 400_000])
+def test_every_tick_label_lies_inside_the_image(epochs):
+    """The last x tick label ("20000", "400000") used to be cut at the right edge."""
+    plot = ng.LossPlot(clock=FakeClock(), xlabel="epoch", draw_now=False)
+    for step in np.linspace(1, epochs, 3000):
+        plot.record(step, 1.0 / step ** 0.3)
+    plot.redraw()
+    chart = plot.chart
+    renderer = chart.canvas.get_renderer()
+    image = chart.figure.bbox
+    (x0, x1), (y0, y1) = plot.xlim, plot.ylim
+    # the labels drawn: those of the ticks inside the axis ranges
+    xlabels = [t for t in chart.ax.get_xticklabels()
+               if t.get_text() and x0 <= t.get_position()[0] <= x1]
+    ylabels = [t for t in chart.ax.get_yticklabels()
+               if t.get_text() and y0 <= t.get_position()[1] <= y1]
+    assert len(xlabels) >= 3 and len(ylabels) >= 2
+    assert xlabels[-1].get_text() == f"{x1:g}"          # the whole last label
+    labels = xlabels + ylabels
+    for text in labels + [chart.ax.xaxis.label, chart.ax.yaxis.label]:
+        box = text.get_window_extent(renderer)
+        assert (box.x0 >= image.x0 and box.x1 <= image.x1 and box.y0 >= image.y0
+                and box.y1 <= image.y1), (text.get_text(), box, image)
+    # and in the pixels: nothing dark in the last columns of the image
+    pixels = _pixels(plot.png)
+    assert pixels[:, -2:].min() > 200
+
+
+def test_the_x_axis_grows_with_the_run():
+    plot = ng.LossPlot(clock=FakeClock(), draw_now=False)
+    seen = []
+    for step in range(1, 2001):
+        plot.record(step, 1.0 / step)
+        if step in (7, 90, 1001, 2000):
+            plot.redraw()
+            seen.append(plot.xlim[1])
+    assert seen == [8.0, 100.0, 1500.0, 2000.0]
+    assert plot.full_redraws == 4
 
 
 def _filled(plot, n, scale=1.0):
-    for step in range(n):
-        plot.record(step, scale / (step + 1))
+    for step in range(1, n + 1):
+        plot.record(step, scale / step)
     plot.redraw()
     return plot
 
 
-def test_a_released_figure_is_reused_background_and_all():
-    from nbgraph.lossplot import SPARE_FIGURES
-    SPARE_FIGURES.clear()
-    fresh = _filled(ng.LossPlot(clock=FakeClock(), xmax=100, draw_now=False), 60)
-    assert fresh.full_redraws == 1
-    figure = fresh.figure
-    fresh.release_figure()
-    again = ng.LossPlot(clock=FakeClock(), xmax=100, draw_now=False)
-    assert again.figure is figure                # taken from the spares
-    _filled(again, 60)
-    assert again.full_redraws == 0               # same limits: the saved background serves
-    assert again.png == fresh.png
-    # other limits: the axes are drawn anew, exactly as on a new figure
-    again.release_figure()
-    other = _filled(ng.LossPlot(clock=FakeClock(), xmax=100, draw_now=False), 30, scale=7.0)
-    assert other.figure is figure and other.full_redraws == 1
-    SPARE_FIGURES.clear()
-    new = _filled(ng.LossPlot(clock=FakeClock(), xmax=100, draw_now=False), 30, scale=7.0)
-    assert new.figure is not figure and new.png == other.png
-    # a plot that looks different (a title) never gets it
-    new.release_figure()
-    titled = ng.LossPlot(clock=FakeClock(), title="t", draw_now=False)
-    assert titled.figure is not new.figure
+def test_the_x_axis_can_reach_ahead_of_the_run():
+    """A dashboard asks the axis to reach where a fast run will be soon, so
+    the axes need not be drawn again at every redraw."""
+    plot = _filled(ng.LossPlot(clock=FakeClock(), draw_now=False), 500)
+    plot.redraw(reach=1900)
+    assert plot.xlim == (0.0, 2000.0) and plot.full_redraws == 2
+    for step in range(501, 2001):
+        plot.record(step, 1.0 / step)
+    plot.redraw()                           # the run got there: no new axes
+    assert plot.xlim == (0.0, 2000.0) and plot.full_redraws == 2
 
 
-def test_a_released_figure_is_not_reused_after_a_style_change():
-    import matplotlib
-    from nbgraph.lossplot import SPARE_FIGURES
-    SPARE_FIGURES.clear()
-    plot = ng.LossPlot(clock=FakeClock())
-    figure = plot.figure
-    plot.release_figure()
-    with matplotlib.rc_context({"axes.facecolor": "0.9"}):
-        styled = ng.LossPlot(clock=FakeClock())
-        assert styled.figure is not figure
-        assert tuple(_pixels(styled.png)[100, 200]) == (230, 230, 230)
-
-
-def test_drawing_after_release_takes_a_figure_again():
-    plot = _filled(ng.LossPlot(clock=FakeClock()), 20)
-    before = plot.png
-    plot.release_figure()
-    assert plot.png == before                    # the image on show stays
-    plot.update(20, 0.01)
-    plot.close()
-    assert plot.redraws == 3 and plot.png != before
-    x, y = plot.line.get_data()
-    assert len(x) == 21 and y[-1] == 0.01
+def test_gradient_plot_one_line_per_parameter_on_a_log_scale():
+    from nbgraph.gradplot import GradPlot
+    plot = GradPlot(["layers.0.W", "layers.0.b", "layers.1.W"])
+    for epoch in range(1, 31):
+        plot.record(epoch, [1e-6 / epoch, 0.0, 1.0])     # a vanishing, a zero, a steady one
+    plot.redraw()
+    chart = plot.chart
+    assert chart.ax.get_yscale() == "log"
+    assert [line.get_label() for line in chart.lines] == plot.names
+    assert np.isnan(chart.lines[1].get_data()[1]).all()  # 0 has no place on a log scale
+    lo, hi = chart.drawn_limits[1]
+    assert lo <= 1e-6 / 30 and hi >= 1.0
+    legend = chart.ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == plot.names
+    box = legend.get_window_extent(chart.canvas.get_renderer())
+    assert box.x1 <= chart.figure.bbox.x1          # the legend beside the axes, inside the image
+    assert bytes(plot.widget.value).startswith(PNG)
 
 
 def test_boundary_regions_points_and_frame():
-    from nbgraph.lossplot import BoundaryPlot
+    from nbgraph.boundary import BoundaryPlot
     X = np.array([[0.0, 0.0], [1.0, 1.0]])
     view = BoundaryPlot(X, np.array([0, 1]), lambda P: (P[:, 0] > 0.5).astype(float))
     view.redraw()
@@ -264,7 +285,7 @@ def test_boundary_regions_points_and_frame():
     assert pixels[y0, x0][0] > 80 and pixels[y0, x0][2] < 60
     assert pixels[y1, x1][2] > 60 and pixels[y1, x1][0] < 40
     # a dark frame around the area (the spines' colour)
-    x0, y0, x1, y1 = view._acquire_figure().area
+    x0, y0, x1, y1 = view.figure.area
     top = 224 - y1
     assert pixels[120, x0].max() < 60 and pixels[120, x1].max() < 60
     assert pixels[top, 100].max() < 60 and pixels[224 - y0, 100].max() < 60
@@ -273,7 +294,7 @@ def test_boundary_regions_points_and_frame():
 
 def _point_pixels(view, X):
     """Where the points ``X`` are drawn, as (column, row) from the top left."""
-    figure = view._acquire_figure()
+    figure = view.figure
     height = figure.canvas.get_width_height(physical=True)[1]
     xy = figure.scatter.get_offset_transform().transform(X)
     return [(int(x), int(height - y)) for x, y in xy]
@@ -281,7 +302,7 @@ def _point_pixels(view, X):
 
 def test_boundary_of_a_diverged_model_is_blank_not_an_error():
     import warnings
-    from nbgraph.lossplot import BoundaryPlot
+    from nbgraph.boundary import BoundaryPlot
     X, y = ng.datasets.moons(60, seed=0)
     view = BoundaryPlot(X, y, lambda P: np.where(P[:, 0] > 0.5, np.nan, 0.2))
     with warnings.catch_warnings():
@@ -289,23 +310,3 @@ def test_boundary_of_a_diverged_model_is_blank_not_an_error():
         view.redraw()
     pixels = _pixels(bytes(view.widget.value)).astype(int)
     assert pixels[120, 240].min() == 255 and pixels[120, 20][0] > pixels[120, 20][2]
-
-
-def test_boundary_figures_are_reused_with_the_new_data():
-    from nbgraph.lossplot import SPARE_FIGURES, BoundaryPlot
-    X1, y1 = ng.datasets.moons(60, seed=0)
-    X2, y2 = ng.datasets.spirals(n=40, classes=3, seed=1)
-    SPARE_FIGURES.clear()
-    first = BoundaryPlot(X1, y1, lambda P: 1 / (1 + np.exp(-P[:, 0])))
-    first.redraw()
-    first.release_figure()
-
-    def spirals():
-        view = BoundaryPlot(X2, y2, lambda P: (P[:, 0] > 0).astype(int) + (P[:, 1] > 0),
-                            classes=3)
-        view.redraw()
-        return view
-    reused = spirals()
-    assert SPARE_FIGURES.reused >= 1
-    SPARE_FIGURES.clear()
-    assert bytes(spirals().widget.value) == bytes(reused.widget.value)

@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 
 import nbgraph as ng
-from nbgraph.train import History, KernelPoller, Stop, TextProgress
+from nbgraph.dashboard import Dashboard
+from nbgraph.kernel_poll import KernelPoller
+from nbgraph.progress import TextProgress
+from nbgraph.train import History, Reporter, Stop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,20 +125,37 @@ def test_fit_trains_an_rnn_returning_outputs_and_state():
     assert h.losses[-1] < h.losses[0] and not h.accuracies
 
 
-def test_an_exception_mid_training_still_closes_the_dashboard(moons):
+def test_interrupting_a_training_step_returns_the_history_marked_interrupted(moons):
+    """Ctrl-C (KeyboardInterrupt) inside a step: fit ends cleanly and returns
+    the history so far, so ``history = ng.fit(...)`` is still assigned."""
     X, y = moons
-    dashboards = []
+    calls = []
 
-    def boom(history):
-        dashboards.append(history.dashboard)
-        if history.epochs == 3:
+    def loss(pred, target):
+        calls.append(1)
+        if len(calls) == 6:                    # the forward pass of step 6
             raise KeyboardInterrupt
+        return ng.losses.hinge(pred, target)
 
-    with pytest.raises(KeyboardInterrupt):
-        ng.fit(_model(), X, y, loss="hinge", epochs=10, live="widgets", callback=boom,
-               display=lambda w: None)
-    status = dashboards[-1].status.value
-    assert "interrupted after 3 epochs" in status and dashboards[-1].stop_button.disabled
+    dash = Dashboard(display=lambda w: None)
+    history = ng.fit(_model(), X, y, loss=loss, epochs=10, live=dash)
+    assert history.stopped_by == "interrupted"
+    assert history.epochs == 5 and history.steps == 5 and len(history.losses) == 5
+    assert "interrupted after 5 epochs" in history.message
+    assert "interrupted after 5 epochs" in dash.status.value
+    assert dash.stop_button.description == "Done"
+
+
+def test_other_errors_are_raised_after_the_display_says_so(moons):
+    X, y = moons
+
+    def loss(pred, target):
+        raise ValueError("my loss is broken")
+
+    dash = Dashboard(display=lambda w: None)
+    with pytest.raises(ValueError, match="my loss is broken"):
+        ng.fit(_model(), X, y, loss=loss, epochs=10, live=dash)
+    assert "failed after 0 epochs" in dash.status.value
 
 
 def test_fit_reports_bad_inputs(moons):
@@ -146,6 +166,8 @@ def test_fit_reports_bad_inputs(moons):
         ng.fit(_model(), X, y, loss="hinj", live=False)
     with pytest.raises(ValueError, match="live must be"):
         ng.fit(_model(), X, y, live="yes")
+    with pytest.raises(ValueError, match="pace must be"):
+        Dashboard(pace=0)
 
 
 # ---------------------------------------------------------------------------
@@ -168,12 +190,12 @@ def test_text_progress_is_throttled_and_rewrites_one_line_on_a_terminal():
     clock = FakeClock()
     stream = Tty()
     progress = TextProgress(stream=stream, interval=0.2, clock=clock)
-    h = History()
+    h = History(max_epochs=100)
     for epoch in range(1, 101):                 # 100 epochs over 1 simulated second
         clock.t = epoch * 0.01
-        h.epochs, h.steps = epoch, epoch
+        h.epochs, h.steps, h.wall_time = epoch, epoch, clock.t
         h.losses.append(1.0 / epoch)
-        progress.refresh(h, {"max_epochs": 100, "elapsed": clock.t})
+        progress.after_epoch(h)
     assert 4 <= progress.lines <= 6
     h.stopped_by = "epochs"
     progress.finish(h)
@@ -186,6 +208,10 @@ def test_text_progress_is_throttled_and_rewrites_one_line_on_a_terminal():
 # The widget dashboard (made without a frontend: it renders all the same)
 # ---------------------------------------------------------------------------
 
+def _dash(**kw):
+    return Dashboard(display=lambda w: None, **kw)
+
+
 def test_stop_button_ends_fit_after_the_current_step(moons):
     X, y = moons
     shown = []
@@ -194,20 +220,49 @@ def test_stop_button_ends_fit_after_the_current_step(moons):
         if history.epochs == 7:
             history.dashboard.stop_button.click()
 
-    h = ng.fit(_model(), X, y, loss="hinge", epochs=10_000, live="widgets",
-               callback=press_stop_at_epoch_7, display=shown.append)
+    h = ng.fit(_model(), X, y, loss="hinge", epochs=10_000, live=Dashboard(display=shown.append),
+               callback=press_stop_at_epoch_7)
     assert h.stopped_by == "user" and h.epochs == 7
     assert "stopped by user at epoch 7" in h.message
     dash = h.dashboard
     assert shown == [dash.widget]
     assert "stopped by user at epoch 7" in dash.status.value
-    assert dash.stop_button.tooltip == "Stop" and dash.stop_button.disabled
+    assert dash.stop_button.description == "Stopped"
     assert "nbgraph-dashboard" in dash.widget._dom_classes
+    assert "nbgraph-stop" in dash.stop_button._dom_classes
+    # a click on the ended button changes nothing
+    dash.stop_button.click()
+    assert dash.stop_button.description == "Stopped"
+
+
+def _contrast(a, b):
+    """WCAG contrast ratio of two '#rrggbb' colours."""
+    def luminance(hex_colour):
+        rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_stop_button_colours_are_explicit_and_readable(moons):
+    """Theme-independent colours (the browser test measures them in the dark theme)."""
+    X, y = moons
+    seen = []
+    h = ng.fit(_model(), X, y, loss="hinge", epochs=3, live=_dash(),
+               callback=lambda h: seen.append((h.dashboard.stop_button.style.button_color,
+                                               h.dashboard.stop_button.style.text_color)))
+    style = h.dashboard.stop_button.style
+    for background, text in seen[:1] + [(style.button_color, style.text_color)]:
+        assert _contrast(background, text) >= 4.5, (background, text)
+    assert seen[0] != (style.button_color, style.text_color)     # running vs ended look apart
+    assert h.dashboard.stop_button.description == "Done"
 
 
 def test_stop_button_mid_epoch_with_minibatches(moons):
     X, y = moons
     steps = []
+    dash = _dash()
 
     def loss(pred, target):
         steps.append(1)
@@ -215,47 +270,45 @@ def test_stop_button_mid_epoch_with_minibatches(moons):
             dash.stop_button.click()
         return ng.losses.hinge(pred, target)
 
-    model = _model()
-    from nbgraph.train import Dashboard
-    real_init = Dashboard.__init__
-    dash = None
-
-    def capture(self, **kw):
-        nonlocal dash
-        real_init(self, **kw)
-        dash = self
-
-    Dashboard.__init__ = capture
-    try:
-        h = ng.fit(model, X, y, loss=loss, epochs=50, batch_size=25, live="widgets",
-                   display=lambda w: None)
-    finally:
-        Dashboard.__init__ = real_init
+    h = ng.fit(_model(), X, y, loss=loss, epochs=50, batch_size=25, live=dash)
     assert h.stopped_by == "user" and h.steps == 6 and h.epochs == 2
 
 
 def test_dashboard_draws_loss_and_decision_boundary(moons):
     X, y = moons
     clock = FakeClock()
-    ticks = []
 
     def tick(history):
         clock.t += 0.05                          # each epoch "takes" 50 ms
-        ticks.append(history.epochs)
 
-    h = ng.fit(_model(), X, y, loss="hinge", epochs=40, live="widgets", clock=clock,
-               callback=tick, display=lambda w: None)
+    h = ng.fit(_model(), X, y, loss="hinge", epochs=40, live=_dash(clock=clock), callback=tick)
     dash = h.dashboard
     # 40 epochs x 50 ms = 2 s: one refresh per 0.2 s
     assert 8 <= dash.refreshes <= 12, dash.refreshes
-    assert bytes(dash.lossplot.widget.value).startswith(b"\x89PNG")
+    assert dash.lossplot.png.startswith(b"\x89PNG")
     assert dash.boundary is not None and dash.boundary.redraws >= dash.refreshes
     assert "nbgraph-boundary" in dash.boundary.widget._dom_classes
-    assert len(dash.lossplot.losses) == 40 and not dash.lossplot._dirty
-    # regression (mse on real targets) or 3-D inputs: no boundary view
+    assert len(dash.lossplot.losses) == 40 and not dash.lossplot.dirty
+    assert dash.gradplot is None                 # only when asked for
+    # regression (mse on real targets), 3-D inputs or boundary=False: no boundary view
     h2 = ng.fit(ng.nn.MLP(3, [4, 1], seed=0), np.random.default_rng(0).normal(size=(20, 3)),
-                np.arange(20) % 2, loss="hinge", epochs=2, live="widgets", display=lambda w: None)
+                np.arange(20) % 2, loss="hinge", epochs=2, live=_dash())
     assert h2.dashboard.boundary is None
+    h3 = ng.fit(_model(), X, y, loss="hinge", epochs=2, live=_dash(boundary=False))
+    assert h3.dashboard.boundary is None
+
+
+def test_the_loss_axis_follows_the_run_not_the_budget(moons):
+    """A run stopped at 10 % of its epoch budget: the x axis spans the run."""
+    X, y = moons
+
+    def stop_at_10_percent(history):
+        return history.epochs == 100
+
+    h = ng.fit(_model(), X[:20], y[:20], loss="hinge", epochs=1000, live=_dash(),
+               callback=stop_at_10_percent)
+    lo, hi = h.dashboard.lossplot.xlim
+    assert h.epochs == 100 and lo == 0 and 100 <= hi <= 150, (lo, hi)
 
 
 def test_no_refresh_just_before_the_end(moons):
@@ -270,70 +323,48 @@ def test_no_refresh_just_before_the_end(moons):
             refreshed.append(history.epochs)
         clock.t += 0.1                           # each epoch "takes" 100 ms
 
-    h = ng.fit(_model(), X[:20], y[:20], loss="hinge", epochs=20, live="widgets", clock=clock,
-               callback=tick, display=lambda w: None)
+    h = ng.fit(_model(), X[:20], y[:20], loss="hinge", epochs=20, live=_dash(clock=clock),
+               callback=tick)
     assert refreshed[0] == 3 and len(refreshed) >= 7      # every 0.2 s from 0.2 s on ...
     assert refreshed[-1] <= 18                            # ... but not in the last 0.2 s
     plot = h.dashboard.lossplot
-    assert len(plot.losses) == 20 and not plot._dirty     # the final redraw shows it all
+    assert len(plot.losses) == 20 and not plot.dirty      # the final redraw shows it all
     assert plot.redraws == len(refreshed) + 1
-
-
-def test_running_fit_again_reuses_the_figures_and_shows_the_same_images(moons):
-    from nbgraph.lossplot import SPARE_FIGURES
-    X, y = moons
-    SPARE_FIGURES.clear()
-
-    def run():
-        return ng.fit(_model(), X, y, loss="hinge", epochs=30, live="widgets",
-                      display=lambda w: None).dashboard
-    first, second = run(), run()
-    assert first.lossplot.full_redraws == 1 and second.lossplot.full_redraws == 0
-    assert bytes(second.lossplot.widget.value) == bytes(first.lossplot.widget.value)
-    assert bytes(second.boundary.widget.value) == bytes(first.boundary.widget.value)
-    assert SPARE_FIGURES.reused >= 2
 
 
 def test_finished_dashboards_let_their_figures_go(moons):
     """A dashboard lives as long as its widgets (the kernel keeps those); its
-    matplotlib figures go to the spares, and only the spares keep them."""
-    from nbgraph.lossplot import SPARE_FIGURES
+    matplotlib figures do not: only the PNGs on show stay."""
     X, y = moons
     refs = []
+    clock = FakeClock()
 
-    def keep_refs(history):
-        if not refs:        # the first dashboard's figures, while it trains
-            refs.extend(weakref.ref(f) for f in (history.dashboard.lossplot.figure,
-                                                 history.dashboard.boundary._figure.figure))
-    dashboards = [ng.fit(_model(), X, y, loss="hinge", epochs=3, live="widgets",
-                         callback=keep_refs, display=lambda w: None).dashboard for _ in range(3)]
-    assert refs[0]() is not None                 # the spares hold them, for the next fit
-    SPARE_FIGURES.clear()
+    def tick(history):
+        clock.t += 0.1
+        dash = history.dashboard
+        if dash.lossplot.chart is not None and not refs:
+            refs.extend(weakref.ref(f) for f in (dash.lossplot.chart.figure,
+                                                 dash.boundary.figure.figure))
+
+    dashboards = [ng.fit(_model(), X, y, loss="hinge", epochs=10, live=_dash(clock=clock),
+                         callback=tick).dashboard for _ in range(3)]
     gc.collect()
-    assert all(ref() is None for ref in refs)    # though all three dashboards are alive
-    assert all(d.lossplot._figure is None and d.boundary._figure is None for d in dashboards)
+    assert len(refs) == 2 and all(ref() is None for ref in refs)   # though the dashboards live
+    assert all(d.lossplot.chart is None and d.boundary.figure is None for d in dashboards)
+    assert all(d.lossplot.png.startswith(b"\x89PNG") for d in dashboards)
 
 
 def test_dashboard_multiclass_boundary():
     X, y = ng.datasets.spirals(n=60, classes=3, seed=0)
-    h = ng.fit(ng.nn.MLP(2, [8, 3], seed=0), X, y, loss="cross_entropy", epochs=3,
-               live="widgets", display=lambda w: None)
+    h = ng.fit(ng.nn.MLP(2, [8, 3], seed=0), X, y, loss="cross_entropy", epochs=3, live=_dash())
     assert h.dashboard.boundary.classes == 3
     assert len(h.accuracies) == 3
 
 
 def test_show_graph_renders_the_latest_step_coloured_by_grad(moons):
     X, y = moons
-    try:
-        from nbgraph.render import render_svg  # noqa: F401  (written in parallel)
-    except ImportError:
-        h = ng.fit(_model(), X[:10], y[:10], loss="hinge", epochs=2, live="widgets",
-                   show_graph=True, display=lambda w: None)
-        assert "graph view unavailable" in h.dashboard.graph_view.value
-        pytest.skip("nbgraph.render.render_svg is not importable yet")
     model = ng.nn.MLP(2, [3, 1], seed=0)
-    h = ng.fit(model, X[:10], y[:10], loss="hinge", epochs=2, live="widgets", show_graph=True,
-               display=lambda w: None)
+    h = ng.fit(model, X[:10], y[:10], loss="hinge", epochs=2, live=_dash(show_graph=True))
     view = h.dashboard.graph_view.value
     assert "<svg" in view and "W1" in view, view[:300]
 
@@ -360,13 +391,127 @@ def test_show_graph_passes_the_latest_step_to_render_svg(moons, monkeypatch):
         clock.t += 0.1
         losses.append(history.step_losses[-1])
 
-    h = ng.fit(_model(), X, y, loss="hinge", epochs=12, live="widgets", show_graph=True,
-               clock=clock, callback=tick, display=lambda w: None)
+    h = ng.fit(_model(), X, y, loss="hinge", epochs=12, live=_dash(show_graph=True, clock=clock),
+               callback=tick)
     assert calls and h.dashboard.graph_view.value == f"<svg>step {len(calls)}</svg>"
     for tensor, color_by, seed_grad in calls:
         assert color_by == "grad" and seed_grad == 1.0        # backward has run
         assert float(tensor.data) in losses                   # a real step's loss
     assert "nbgraph-graph" in h.dashboard.graph_view._dom_classes
+
+
+# ---------------------------------------------------------------------------
+# The reporter protocol, gradient norms, default names, pacing
+# ---------------------------------------------------------------------------
+
+class Recorder(Reporter):
+    """A display of our own: it only writes down what fit tells it."""
+
+    def __init__(self, stop_after_steps=None):
+        self.calls, self.stop_after_steps, self.step_norms = [], stop_after_steps, []
+
+    def start(self, run, history):
+        self.run = run
+        self.calls.append(("start", run.max_epochs, [n for n, _ in run.parameters]))
+
+    def after_step(self, history, loss):
+        self.calls.append(("step", history.steps, float(loss.data)))
+        self.step_norms.append([float(np.linalg.norm(p.grad)) for _, p in self.run.parameters])
+        if history.steps == self.stop_after_steps:
+            self.stop_requested = True
+
+    def after_epoch(self, history):
+        self.calls.append(("epoch", history.epochs))
+
+    def finish(self, history):
+        self.calls.append(("finish", history.stopped_by))
+
+
+def test_any_reporter_with_the_protocol_methods_can_show_a_run(moons):
+    X, y = moons
+    model = _model()
+    rec = Recorder()
+    h = ng.fit(model, X, y, loss="hinge", epochs=3, batch_size=50, live=rec)
+    names = [path for path, _ in model.named_parameters()]
+    assert rec.calls[0] == ("start", 3, names)
+    kinds = [c[0] for c in rec.calls]
+    assert kinds == ["start"] + ["step", "step", "epoch"] * 3 + ["finish"]
+    assert rec.calls[-1] == ("finish", "epochs")
+    assert [c[2] for c in rec.calls if c[0] == "step"] == h.step_losses
+    assert rec.run.predict is not None and rec.run.classes == 2      # a 2-D classifier
+    # stop_requested ends the run after the current step, as the Stop button does
+    stopper = Recorder(stop_after_steps=4)
+    h = ng.fit(_model(), X, y, loss="hinge", epochs=10, batch_size=25, live=stopper)
+    assert h.stopped_by == "user" and h.steps == 4 and h.epochs == 1
+
+
+def test_history_keeps_each_parameters_gradient_norm_per_epoch(moons):
+    """Per epoch, the mean over its steps of ||dL/dW||, under the model's names."""
+    X, y = moons
+    model = _model()
+    rec = Recorder()
+    h = ng.fit(model, X, y, loss="hinge", epochs=4, batch_size=32, live=rec)
+    names = [path for path, _ in model.named_parameters()]
+    assert list(h.grad_norms) == names
+    per_step = np.array(rec.step_norms)                  # (16 steps, 6 parameters)
+    for i, name in enumerate(names):
+        expected = per_step[:, i].reshape(4, 4).mean(axis=1)
+        np.testing.assert_allclose(h.grad_norms[name], expected, rtol=1e-12)
+    assert all(v > 0 for v in h.grad_norms["layers.0.W"])
+
+
+def test_fit_names_the_data_X_and_y_in_the_graph(moons):
+    X, y = moons
+    seen = {}
+
+    def loss(pred, target):
+        seen["pred"], seen["target"] = pred, target
+        return ng.losses.hinge(pred, target)
+
+    ng.fit(_model(), X, y, loss=loss, epochs=1, live=False)
+    inputs = {node.label for node in ng.graph(seen["pred"]).nodes if node.kind == "leaf"}
+    assert inputs == {"X"} and seen["target"].name == "y"     # no "v1 [100x2]" for the data
+    # a named Tensor keeps its name, and is left as it was
+    Xt = ng.tensor(X, name="points", requires_grad=False)
+    ng.fit(_model(), Xt, y, loss=loss, epochs=1, batch_size=50, live=False)
+    assert "points" in {node.label for node in ng.graph(seen["pred"]).nodes}
+    assert Xt.name == "points" and np.array_equal(Xt.data, X)
+
+
+def test_dashboard_shows_gradient_norms_one_line_per_parameter(moons):
+    X, y = moons
+    model = _model()
+    h = ng.fit(model, X, y, loss="hinge", epochs=30, live=_dash(grads=True))
+    plot = h.dashboard.gradplot
+    assert plot.names == [path for path, _ in model.named_parameters()]
+    assert plot.redraws >= 1 and bytes(plot.widget.value).startswith(b"\x89PNG")
+    assert "nbgraph-gradplot" in plot.widget._dom_classes
+    assert plot.norms[0] == h.grad_norms["layers.0.W"]
+    assert h.dashboard.gradplot.widget in h.dashboard.widget.children
+
+
+def test_snapshot_puts_the_plots_side_by_side_for_saved_notebooks(moons):
+    """What a notebook saved without its kernel shows (GitHub, nbviewer)."""
+    import io
+    from PIL import Image
+    X, y = moons
+    h = ng.fit(_model(), X, y, loss="hinge", epochs=20, live=_dash(grads=True))
+    picture = Image.open(io.BytesIO(h.dashboard.snapshot()))
+    parts = [Image.open(io.BytesIO(bytes(w.value))) for w in
+             (h.dashboard.lossplot.widget, h.dashboard.boundary.widget, h.dashboard.gradplot.widget)]
+    assert picture.size == (sum(p.width for p in parts), max(p.height for p in parts))
+    left = np.asarray(picture.convert("RGB"))[:, :parts[0].width]
+    np.testing.assert_array_equal(left, np.asarray(parts[0].convert("RGB")))
+
+
+def test_pace_holds_training_to_so_many_epochs_per_second(moons, monkeypatch):
+    X, y = moons
+    monkeypatch.delenv("NBGRAPH_PACE", raising=False)
+    start = time.monotonic()
+    h = ng.fit(_model(), X[:20], y[:20], loss="hinge", epochs=20, live=_dash(pace=100))
+    assert time.monotonic() - start >= 0.2 and h.epochs == 20   # 20 epochs at most 100 a second
+    monkeypatch.setenv("NBGRAPH_PACE", "off")                  # what the test suite sets
+    assert _dash(pace=100).pace is None
 
 
 # ---------------------------------------------------------------------------
@@ -411,6 +556,18 @@ def test_poller_is_inactive_outside_a_kernel():
     assert not poller.active and poller.poll() == 0
 
 
+def test_pyproject_declares_the_ipykernel_range_the_poller_is_tested_with():
+    import tomllib
+    from importlib.metadata import version
+    from nbgraph.kernel_poll import TESTED_IPYKERNEL
+    (lo_major, lo_minor), (hi_major, hi_minor) = TESTED_IPYKERNEL
+    spec = f"ipykernel>={lo_major}.{lo_minor},<{hi_major}.{hi_minor}"
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert spec in extras["lab"] and spec in extras["test"]
+    installed = tuple(int(p) for p in version("ipykernel").split(".")[:2])
+    assert TESTED_IPYKERNEL[0] <= installed < TESTED_IPYKERNEL[1]    # the kernel test below runs it
+
+
 FIT_CELL = """
 import nbgraph as ng
 X, y = ng.datasets.moons(100, noise=0.1, seed=0)
@@ -434,7 +591,10 @@ def _wait_iopub(kc, deadline, predicate, log):
                          + repr([(m["msg_type"], m["content"]) for m in log[-5:]])[:3000])
 
 
-def test_stop_button_click_reaches_a_busy_kernel():
+@pytest.fixture(scope="module")
+def kernel():
+    """A real ipykernel running this checkout of nbgraph: (manager, client),
+    shared by the tests below (each runs its own cells in it)."""
     jupyter_client = pytest.importorskip("jupyter_client")
     pytest.importorskip("ipykernel")
     km = jupyter_client.KernelManager(kernel_name="python3")
@@ -444,49 +604,82 @@ def test_stop_button_click_reaches_a_busy_kernel():
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=60)
-        deadline = time.monotonic() + 90
-        log = []
-        fit_id = kc.execute(FIT_CELL)
-
-        # 1. the dashboard's Stop button appears (comm_open of a ButtonModel)
-        def is_stop_button(msg):
-            state = msg["content"].get("data", {}).get("state", {})
-            return (msg["msg_type"] == "comm_open" and state.get("_model_name") == "ButtonModel"
-                    and state.get("tooltip") == "Stop")
-        button_id = _wait_iopub(kc, deadline, is_stop_button, log)["content"]["comm_id"]
-
-        # 2. training is under way: the status line reports epochs
-        def is_progress(msg):
-            state = msg["content"].get("data", {}).get("state", {})
-            return msg["msg_type"] == "comm_msg" and "epoch " in str(state.get("value", ""))
-        _wait_iopub(kc, deadline, is_progress, log)
-
-        # 3. queue the next cell behind the busy one, then click Stop as a browser would
-        next_id = kc.execute("print('NEXT CELL RAN')")
-        click = kc.session.msg("comm_msg", {"comm_id": button_id, "data": {
-            "method": "custom", "content": {"event": "click"}}})
-        kc.shell_channel.send(click)
-
-        # 4. the busy cell finishes early, stopped by the user ...
-        def idle_after(msg_id):
-            return lambda m: (m["msg_type"] == "status" and m["parent_header"].get("msg_id") == msg_id
-                              and m["content"]["execution_state"] == "idle")
-        _wait_iopub(kc, deadline, idle_after(fit_id), log)
-        # ... and the cell queued meanwhile still runs, after it
-        _wait_iopub(kc, deadline, idle_after(next_id), log)
+        yield km, kc
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
 
-    def text_of(msg_id):
-        return "".join(m["content"]["text"] for m in log if m["msg_type"] == "stream"
-                       and m["parent_header"].get("msg_id") == msg_id)
+
+def _is_progress(msg):
+    """The dashboard's status line reports epochs: training is under way."""
+    state = msg["content"].get("data", {}).get("state", {})
+    return msg["msg_type"] == "comm_msg" and "epoch " in str(state.get("value", ""))
+
+
+def _idle_after(msg_id):
+    return lambda m: (m["msg_type"] == "status" and m["parent_header"].get("msg_id") == msg_id
+                      and m["content"]["execution_state"] == "idle")
+
+
+def _text_of(log, msg_id):
+    return "".join(m["content"]["text"] for m in log if m["msg_type"] == "stream"
+                   and m["parent_header"].get("msg_id") == msg_id)
+
+
+def _statuses(log):
+    return [str(m["content"]["data"].get("state", {}).get("value", "")) for m in log
+            if m["msg_type"] == "comm_msg"]
+
+
+def test_stop_button_click_reaches_a_busy_kernel(kernel):
+    km, kc = kernel
+    deadline = time.monotonic() + 90
+    log = []
+    fit_id = kc.execute(FIT_CELL)
+
+    # 1. the dashboard's Stop button appears (comm_open of a ButtonModel)
+    def is_stop_button(msg):
+        state = msg["content"].get("data", {}).get("state", {})
+        return (msg["msg_type"] == "comm_open" and state.get("_model_name") == "ButtonModel"
+                and state.get("tooltip") == "Stop")
+    button_id = _wait_iopub(kc, deadline, is_stop_button, log)["content"]["comm_id"]
+
+    # 2. training is under way
+    _wait_iopub(kc, deadline, _is_progress, log)
+
+    # 3. queue the next cell behind the busy one, then click Stop as a browser would
+    next_id = kc.execute("print('NEXT CELL RAN')")
+    click = kc.session.msg("comm_msg", {"comm_id": button_id, "data": {
+        "method": "custom", "content": {"event": "click"}}})
+    kc.shell_channel.send(click)
+
+    # 4. the busy cell finishes early, stopped by the user ...
+    _wait_iopub(kc, deadline, _idle_after(fit_id), log)
+    # ... and the cell queued meanwhile still runs, after it
+    _wait_iopub(kc, deadline, _idle_after(next_id), log)
+
     errors = [m["content"] for m in log if m["msg_type"] == "error"]
     assert not errors, errors
-    result = text_of(fit_id).split()
-    assert result[:2] == ["RESULT", "user"], text_of(fit_id)
+    result = _text_of(log, fit_id).split()
+    assert result[:2] == ["RESULT", "user"], _text_of(log, fit_id)
     assert 1 <= int(result[2]) < 10_000_000
-    assert "NEXT CELL RAN" in text_of(next_id)
-    statuses = [str(m["content"]["data"].get("state", {}).get("value", "")) for m in log
-                if m["msg_type"] == "comm_msg"]
-    assert any("stopped by user at epoch" in s for s in statuses)
+    assert "NEXT CELL RAN" in _text_of(log, next_id)
+    assert any("stopped by user at epoch" in s for s in _statuses(log))
+
+
+def test_interrupting_the_kernel_returns_the_history_marked_interrupted(kernel):
+    """Kernel > Interrupt (SIGINT) while ng.fit trains: the cell ends without
+    an error and ``h = ng.fit(...)`` is assigned, marked "interrupted"."""
+    km, kc = kernel
+    deadline = time.monotonic() + 90
+    log = []
+    fit_id = kc.execute(FIT_CELL)
+    _wait_iopub(kc, deadline, _is_progress, log)
+    km.interrupt_kernel()
+    _wait_iopub(kc, deadline, _idle_after(fit_id), log)
+    errors = [m["content"] for m in log if m["msg_type"] == "error"]
+    assert not errors, errors
+    result = _text_of(log, fit_id).split()
+    assert result[:2] == ["RESULT", "interrupted"], _text_of(log, fit_id)
+    assert 1 <= int(result[2]) < 10_000_000
+    assert any("interrupted after" in s for s in _statuses(log))

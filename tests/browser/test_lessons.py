@@ -14,8 +14,10 @@ Contract (as rendered in the browser; all selectors are in this block):
            progress read-out: class nbgraph-progress, "forward 1/2 · backward 0/5".
   Lesson 01 builds x=1, y=3, z=-3, p=x+y, g=p*z and displays a Stepper.
   Lesson 03 has a training cell showing an ipywidgets.Image with class
-           nbgraph-lossplot and a Button with tooltip "Stop"; after Stop the
-           cell finishes and its output contains "stopped".
+           nbgraph-lossplot and a Button with class nbgraph-stop and tooltip
+           "Stop", next to an HTML status (class nbgraph-status); after Stop
+           the button reads "Stopped", the cell finishes and its output
+           contains "stopped by user".
 """
 
 from __future__ import annotations
@@ -42,15 +44,20 @@ GRAPH_NODE = "g.node"
 EXPLANATION = ".nbgraph-explanation"
 PROGRESS = ".nbgraph-progress"
 LOSSPLOT = "img.nbgraph-lossplot"           # ipywidgets.Image renders an <img>
-STOP = 'button[title="Stop"]'
-STOPPED_TEXT = "stopped"
+STOP = 'button.nbgraph-stop[title="Stop"]'
+STOP_BUTTON = "button.nbgraph-stop"
+STATUS_TEXT = ".nbgraph-status code"
+STOPPED_TEXT = "stopped by user"
 
 FORWARD_STEPS = 2
 BACKWARD_STEPS = 5
 FORWARD_VALUES = (("p", 4), ("g", -12))
 LEAF_GRADS = (("x", -3), ("y", -3), ("z", 4))
 LATENCY_BUDGET_MS = float(os.environ.get("NBGRAPH_LATENCY_BUDGET_MS", "150"))
-TRAINING_UPDATES = 2            # loss-plot src changes to see before Stop
+TRAINING_REDRAWS = 20           # loss-plot images to see before Stop ...
+TRAINING_VISIBLE_S = 5.0        # ... spread over at least this long
+STOP_BUDGET_MS = 200            # click -> "Stopped" on the button, measured in the page
+MIN_CONTRAST = 4.5              # WCAG AA for text
 TRAINING_TIMEOUT_MS = 60_000
 
 SCOPE_ATTR = "data-nbg-test-scope"
@@ -263,15 +270,16 @@ def test_lesson_01_stepper_notebook7(notebook7):
         f"median click->SVG latency {median:.1f} ms exceeds {LATENCY_BUDGET_MS:.0f} ms")
 
 
+# Each new image of the loss plot, with the page's time it arrived.
 _JS_WATCH_SRC = """
 (cellSel) => {
   const cell = document.querySelector(cellSel);
   const seen = new Set();
-  window.__nbgSrcChanges = 0;
+  window.__nbgRedraws = [];
   const record = () => {
     const img = cell.querySelector("img.nbgraph-lossplot");
-    if (img && img.getAttribute("src")) seen.add(img.getAttribute("src"));
-    window.__nbgSrcChanges = Math.max(0, seen.size - 1);
+    const src = img && img.getAttribute("src");
+    if (src && !seen.has(src)) { seen.add(src); window.__nbgRedraws.push(performance.now()); }
   };
   record();
   new MutationObserver(record).observe(
@@ -279,14 +287,86 @@ _JS_WATCH_SRC = """
 }
 """
 
+# Click -> the button reads "Stopped": t0 in a capturing click listener,
+# t1 in a MutationObserver callback.
+_JS_ARM_STOP = """
+(buttonSel) => {
+  const btn = document.querySelector(buttonSel);
+  window.__nbgStop = {t0: null, dt: null, stopping: null};
+  btn.addEventListener("click", () => { window.__nbgStop.t0 = performance.now(); },
+                       {capture: true, once: true});
+  const obs = new MutationObserver(() => {
+    const s = window.__nbgStop;
+    if (s.t0 === null) return;
+    if (s.stopping === null && btn.textContent.includes("Stopping"))
+      s.stopping = performance.now() - s.t0;       // the kernel heard the click
+    if (btn.textContent.includes("Stopped")) {
+      s.dt = performance.now() - s.t0; obs.disconnect();
+    }
+  });
+  obs.observe(btn, {subtree: true, childList: true, characterData: true, attributes: true});
+}
+"""
+
+# WCAG contrast of an element's text against what is behind it: backgrounds
+# composited from the page down, then the element's own and its ancestors'
+# opacity (a disabled ipywidgets button is drawn at reduced opacity).
+_JS_CONTRAST = """
+(sel) => {
+  const el = document.querySelector(sel);
+  const parse = (s) => {
+    const p = s.match(/rgba?\\(([^)]+)\\)/)[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, under) => [0, 1, 2].map(i => top[i] * top[3] + under[i] * (1 - top[3])).concat([1]);
+  const chain = [];
+  for (let n = el; n; n = n.parentElement) chain.unshift(n);
+  let behind = [255, 255, 255, 1], opacity = 1;
+  for (const n of chain.slice(0, -1)) {
+    const style = getComputedStyle(n);
+    behind = over(parse(style.backgroundColor), behind);
+    opacity *= parseFloat(style.opacity);
+  }
+  const style = getComputedStyle(el);
+  opacity *= parseFloat(style.opacity);
+  let bg = over(parse(style.backgroundColor), behind);
+  let fg = over(parse(style.color), bg);
+  const fade = (c) => [0, 1, 2].map(i => c[i] * opacity + behind[i] * (1 - opacity));
+  bg = fade(bg); fg = fade(fg);
+  const lum = (c) => {
+    const l = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+  };
+  const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+  return {ratio: (hi + 0.05) / (lo + 0.05), text: el.textContent.trim().slice(0, 40),
+          fg: fg.map(Math.round), bg: bg.map(Math.round)};
+}
+"""
+
+
+def _assert_readable(page, selector: str, where: str) -> None:
+    c = page.evaluate(_JS_CONTRAST, selector)
+    print(f"[browser] contrast of {selector} ({c['text']!r}) {where}: {c['ratio']:.2f}:1 "
+          f"(text {c['fg']} on {c['bg']})")
+    assert c["ratio"] >= MIN_CONTRAST, f"{selector} {where}: contrast {c['ratio']:.2f}:1 {c}"
+
 
 def test_lesson_03_training_stops(lab):
+    """Lesson 3 in JupyterLab's dark theme: the curve is redrawn at least 20
+    times over at least 5 s while training goes on, then Stop ends it and the
+    button says so within 200 ms. No race: the lesson paces its training
+    (600 epochs a second; it stops by itself at epoch 8,930, after 15 s at
+    the soonest), and the test clicks once 5 s of redraws have been seen
+    and checks that the cell is still running first."""
     matches = sorted(p.name for p in lab.server.root_dir.glob(LESSON_03_GLOB))
     assert len(matches) == 1, f"expected one notebooks/{LESSON_03_GLOB}, found {matches}"
     lab.open_notebook(matches[0])
+    page = lab.page
+    page.evaluate("() => window.jupyterapp.commands.execute("
+                  "'apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
     lab.start_run_all()
 
-    page = lab.page
     plot = page.locator(LOSSPLOT)
     expect(plot.first).to_be_attached(timeout=TRAINING_TIMEOUT_MS)
     cell_loc = page.locator(CELL, has=plot).first
@@ -294,21 +374,35 @@ def test_lesson_03_training_stops(lab):
     page.evaluate(_JS_WATCH_SRC, cell)
     output = page.locator(f"{cell} .jp-Cell-outputArea")
 
-    # Training is live: the plot keeps changing and it has not stopped yet.
-    page.wait_for_function(f"() => window.__nbgSrcChanges >= {TRAINING_UPDATES}",
-                           timeout=TRAINING_TIMEOUT_MS)
-    running = lab.cell_running(cell_loc)
+    # Training is live and watchable: the plot keeps changing, for seconds.
+    page.wait_for_function(
+        "([n, ms]) => { const r = window.__nbgRedraws;"
+        " return r.length >= n && r[r.length - 1] - r[0] >= ms; }",
+        arg=[TRAINING_REDRAWS, 1000 * TRAINING_VISIBLE_S], timeout=TRAINING_TIMEOUT_MS)
+    redraws = page.evaluate("() => window.__nbgRedraws")
+    assert lab.cell_running(cell_loc), "training ended before the test could press Stop"
     expect(output).not_to_contain_text(STOPPED_TEXT)
     page.locator(f"{cell} {STOP}").scroll_into_view_if_needed()
+    _assert_readable(page, f"{cell} {STOP_BUTTON}", "while training (dark theme)")
+    _assert_readable(page, f"{cell} {STATUS_TEXT}", "while training (dark theme)")
     lab.screenshot("training-running")
-    print(f"[browser] loss plot updated {page.evaluate('() => window.__nbgSrcChanges')} "
-          f"times before Stop (cell prompt running: {running})")
+    print(f"[browser] {len(redraws)} loss-plot images over {(redraws[-1] - redraws[0]) / 1000:.1f} s"
+          f" before Stop")
 
+    page.evaluate(_JS_ARM_STOP, f"{cell} {STOP_BUTTON}")
     page.locator(f"{cell} {STOP}").click()
+    page.wait_for_function("() => window.__nbgStop.dt !== null", timeout=TRAINING_TIMEOUT_MS)
+    stop = page.evaluate("() => window.__nbgStop")
+    stop_ms = stop["dt"]
+    print(f"[browser] click -> 'Stopping' {stop['stopping']} ms, -> 'Stopped': {stop_ms:.0f} ms "
+          f"(budget {STOP_BUDGET_MS} ms)")
     expect(output).to_contain_text(STOPPED_TEXT, timeout=TRAINING_TIMEOUT_MS)
     page.wait_for_function(
         "(sel) => !document.querySelector(sel).textContent.includes('*')",
         arg=f"{cell} .jp-InputPrompt", timeout=TRAINING_TIMEOUT_MS)
     assert lab.wait_run_all_done(TRAINING_TIMEOUT_MS), "a cell of lesson 03 failed"
+    _assert_readable(page, f"{cell} {STOP_BUTTON}", "after Stop (dark theme)")
+    _assert_readable(page, f"{cell} {STATUS_TEXT}", "after Stop (dark theme)")
     lab.screenshot("after-stop")
     lab.assert_clean()
+    assert stop_ms <= STOP_BUDGET_MS, f"'Stopped' showed {stop_ms:.0f} ms after the click"
