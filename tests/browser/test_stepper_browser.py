@@ -1,0 +1,300 @@
+"""The Stepper's browser side (nbgraph/static/stepper.js) in real Chromium.
+
+Two kinds of test:
+
+* page-only: the ES module mounted on a plain page (``stepper.page_html``, the
+  page ``Stepper.save_html`` writes) with a hand-made drawing + position model
+  (``stepper_fixture.chain``) or a real one -- fast, and every field chosen by
+  the test (hostile names included);
+* in JupyterLab / Notebook 7 with a real kernel: lesson 01, a busy kernel, a
+  kernel shut down, a 300-node graph, a hostile node name.
+
+Selectors (the page contract, in one place): the widget root ``.nbg-stepper``;
+buttons by tooltip ``button[title="Reset" | "Step back" | "Step forward" |
+"Run to end" | "Play"]``; ``select.nbg-speed``; ``input.nbg-slider``;
+``.nbg-progress`` "forward f/F · backward b/B"; ``.nbg-view`` (the visible
+area) holding the ``svg`` whose units are ``g.ng-unit[id]``; ``.nbg-panel``
+with ``.nbg-head`` and ``.nbg-text``; the hover box ``.nbg-tip``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from playwright.sync_api import expect
+
+sys.path.insert(0, str(Path(__file__).parent))
+from stepper_fixture import chain  # noqa: E402
+
+from nbgraph.stepper import page_html  # noqa: E402
+
+ROOT = ".nbg-stepper"
+RESET = 'button[title="Reset"]'
+STEP_BACK = 'button[title="Step back"]'
+STEP_FORWARD = 'button[title="Step forward"]'
+RUN_TO_END = 'button[title="Run to end"]'
+PLAY = 'button[title="Play"]'
+SPEED = "select.nbg-speed"
+SLIDER = "input.nbg-slider"
+PROGRESS = ".nbg-progress"
+VIEW = ".nbg-view"
+SVG = ".nbg-view svg"
+PANEL = ".nbg-panel"
+HEAD = ".nbg-head"
+TEXT = ".nbg-text"
+TIP = ".nbg-tip"
+STATE_CLASSES = ("ng-v", "ng-g", "ng-active", "ng-flow")
+HOSTILE = '<img src=x onerror="window.__pwned=1">'
+
+# The state classes on every unit of the drawing under `sel`, and the root's phase class.
+_JS_STATE = """
+(sel) => {
+  const svg = document.querySelector(sel);
+  const keep = new Set(["ng-v", "ng-g", "ng-active", "ng-flow"]);
+  const units = {};
+  for (const g of svg.querySelectorAll("g.ng-unit[id]"))
+    units[g.id] = [...g.classList].filter(c => keep.has(c)).sort();
+  const root = [...svg.classList].filter(c => /^ng-(start|forward|backward)$/.test(c));
+  return {root, units};
+}
+"""
+
+
+def expected_state(tl: dict, p: int) -> dict:
+    """The contract's state rule, applied in Python to the position model."""
+    active, flow = tl["active"][p], set(tl["flow"][p])
+    units = {}
+    for u in tl["units"]:
+        c = []
+        if u["v"] is not None and u["v"] <= p:
+            c.append("ng-v")
+        if u["g"] is not None and u["g"] <= p:
+            c.append("ng-g")
+        if active is not None and (u["id"] == active or u.get("copy_of") == active):
+            c.append("ng-active")
+        if u["id"] in flow:
+            c.append("ng-flow")
+        units[u["id"]] = sorted(c)
+    root = ["ng-start" if p == 0 else "ng-forward" if p <= tl["F"] else "ng-backward"]
+    return {"root": root, "units": units}
+
+
+class PageStepper:
+    """A Stepper in a page, found under the CSS prefix ``scope``."""
+
+    def __init__(self, page, scope: str = "", timeline: dict | None = None):
+        self.page, self.scope, self.tl = page, scope, timeline
+
+    def sel(self, s: str) -> str:
+        return f"{self.scope} {s}".strip()
+
+    def loc(self, s: str):
+        return self.page.locator(self.sel(s)).first
+
+    def position(self) -> int:
+        return int(self.loc(SLIDER).input_value())
+
+    def state(self) -> dict:
+        return self.page.evaluate(_JS_STATE, self.sel(SVG))
+
+    def expect_at(self, p: int) -> None:
+        """The page shows position p: slider, progress, and every unit's classes."""
+        expect(self.loc(SLIDER)).to_have_value(str(p))
+        if self.tl is not None:
+            F, B = self.tl["F"], self.tl["B"]
+            expect(self.loc(PROGRESS)).to_have_text(
+                f"forward {min(p, F)}/{F} · backward {max(0, p - F)}/{B}")
+            assert self.state() == expected_state(self.tl, p)
+
+    def unit(self, uid: str):
+        return self.page.locator(self.sel(f'svg g.ng-unit[id="{uid}"]')).first
+
+    def slide(self, p) -> None:
+        """Drag the slider to p (as the browser reports a drag: an input event)."""
+        self.loc(SLIDER).evaluate(
+            "(el, p) => { el.value = String(p); el.dispatchEvent(new Event('input', {bubbles: true})); }",
+            int(p))
+
+    def focus(self) -> None:
+        self.loc(ROOT).focus()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.errors = errors
+    yield page
+    context.close()
+
+
+def open_page(page, tmp_path, data) -> PageStepper:
+    path = tmp_path / "stepper.html"
+    path.write_text(page_html(data), encoding="utf-8")
+    page.goto(path.as_uri())
+    page.wait_for_function("() => window.nbgraphStepper !== undefined")
+    return PageStepper(page, "", json.loads(data["timeline"]))
+
+
+# ---------------------------------------------------------------------------
+# page-only
+# ---------------------------------------------------------------------------
+
+def test_buttons_slider_and_keyboard_step_by_the_state_rule(page, tmp_path):
+    s = open_page(page, tmp_path, chain(8))
+    total = s.tl["total"]
+    tips = page.locator(f"{ROOT} .nbg-toolbar button").evaluate_all("bs => bs.map(b => b.title)")
+    assert {"Reset", "Step back", "Step forward", "Run to end", "Play"} <= set(tips)
+    s.expect_at(0)
+    expect(s.loc(RESET)).to_be_disabled()
+    for p in range(1, total + 1):
+        s.loc(STEP_FORWARD).click()
+        s.expect_at(p)
+    expect(s.loc(STEP_FORWARD)).to_be_disabled()
+    s.loc(STEP_BACK).click()
+    s.expect_at(total - 1)
+    s.loc(RESET).click()
+    s.expect_at(0)
+    s.loc(RUN_TO_END).click()
+    s.expect_at(total)
+    s.slide("4")
+    s.expect_at(4)
+    s.focus()
+    for key, p in (("ArrowRight", 5), ("ArrowRight", 6), ("ArrowLeft", 5), ("Home", 0),
+                   ("ArrowLeft", 0), ("End", total), ("ArrowRight", total)):
+        page.keyboard.press(key)
+        s.expect_at(p)
+    assert page.errors == []
+
+
+def test_a_step_changes_only_the_units_whose_state_changed(page, tmp_path):
+    s = open_page(page, tmp_path, chain(60))
+    page.evaluate("""() => {
+      window.__changed = new Set();
+      const svg = document.querySelector(".nbg-view svg");
+      new MutationObserver(records => {
+        for (const r of records) if (r.target.id) window.__changed.add(r.target.id);
+      }).observe(svg, {subtree: true, attributes: true, attributeFilter: ["class"]});
+    }""")
+    for start in (0, 30, 59, 80):
+        s.slide(str(start))
+        s.expect_at(start)
+        page.evaluate("() => window.__changed.clear()")
+        s.loc(STEP_FORWARD).click()
+        s.expect_at(start + 1)
+        page.wait_for_function("() => window.__changed.size > 0")
+        changed = set(page.evaluate("() => [...window.__changed]"))
+        before, after = expected_state(s.tl, start), expected_state(s.tl, start + 1)
+        differ = {u for u in after["units"] if after["units"][u] != before["units"][u]}
+        # the root <svg> has no id; every unit touched had a state that changed
+        assert changed == differ, (start, changed ^ differ)
+        assert len(changed) <= 4
+
+
+def test_click_a_node_goes_to_its_step(page, tmp_path):
+    s = open_page(page, tmp_path, chain(8))
+    F = s.tl["F"]
+    s.unit("ng-n5").click()
+    s.expect_at(5)                       # forward pass: its forward step
+    s.unit("ng-n2").click()
+    s.expect_at(2)
+    s.slide(str(F))
+    s.unit("ng-n5").click()              # forward pass done: its backward step
+    s.expect_at(F + (8 - 5))
+    s.unit("ng-n0").click()
+    s.expect_at(F + 8)
+
+
+def test_hover_shows_full_name_value_and_gradient(page, tmp_path):
+    long = "a_rather_long_hidden_layer_activation_name"
+    s = open_page(page, tmp_path, chain(8, name=lambda i: long if i == 3 else f"h{i}"))
+    s.unit("ng-n3").hover()
+    tip = s.loc(TIP)
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text(long)
+    expect(tip).to_contain_text("value: not computed yet (step 3)")
+    s.slide("3")
+    page.mouse.move(0, 0)
+    s.unit("ng-n3").hover()
+    expect(tip).to_contain_text("value 3")
+    expect(tip).to_contain_text("grad: not computed yet")
+    s.loc(RUN_TO_END).click()
+    s.unit("ng-n3").hover()
+    expect(tip).to_contain_text(f"grad {8 - 3}")
+    # the panel shortens the long name and keeps it whole on hover
+    s.slide("3")
+    name = s.loc(f"{HEAD} .nbg-name")
+    expect(name).to_have_attribute("title", long)
+    assert len(name.text_content()) < len(long) and "…" in name.text_content()
+
+
+def test_hostile_names_stay_text(page, tmp_path):
+    s = open_page(page, tmp_path, chain(6, name=lambda i: HOSTILE if i == 2 else f"h{i}"))
+    for _ in range(3):
+        s.loc(STEP_FORWARD).click()
+    s.unit("ng-n2").hover()
+    expect(s.loc(TIP)).to_contain_text(HOSTILE)
+    s.slide("2")
+    expect(s.loc(HEAD)).to_contain_text("<img src=x")
+    assert page.locator(f"{ROOT} img").count() == 0
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.errors == []
+
+
+def test_play_steps_on_its_own_at_the_chosen_speed(page, tmp_path):
+    s = open_page(page, tmp_path, chain(11))     # total 21
+    total = s.tl["total"]
+    s.loc(SPEED).select_option(label="fastest")
+    page.evaluate("""() => {
+      window.__marks = [];
+      new MutationObserver(() => window.__marks.push(performance.now()))
+        .observe(document.querySelector(".nbg-progress"), {childList: true, characterData: true, subtree: true});
+    }""")
+    s.loc(PLAY).click()
+    s.expect_at(total)
+    expect(s.loc(PLAY)).to_be_visible()           # back to "Play" at the end
+    marks = page.evaluate("() => window.__marks")
+    assert len(marks) == total
+    took = marks[-1] - marks[0]
+    assert (total - 1) * 120 * 0.9 <= took <= (total - 1) * 120 * 1.25, took
+
+
+def test_a_big_drawing_is_fitted_and_follows_the_active_node(page, tmp_path):
+    s = open_page(page, tmp_path, chain(300, per_row=10))
+    view = page.locator(VIEW).first
+    vw = view.bounding_box()
+    svg = page.locator(SVG).first.bounding_box()
+    assert abs(svg["width"] - vw["width"]) < 4          # fitted to the width
+    s.slide("250")
+    s.focus()
+    for _ in range(20):
+        page.keyboard.press("ArrowRight")
+    s.expect_at(270)
+    box = s.unit("ng-n270").bounding_box()
+    vw = view.bounding_box()
+    assert vw["y"] <= box["y"] and box["y"] + box["height"] <= vw["y"] + vw["height"], (box, vw)
+    assert vw["x"] <= box["x"] and box["x"] + box["width"] <= vw["x"] + vw["width"], (box, vw)
+    panel = page.locator(PANEL).first.bounding_box()
+    assert panel["y"] + min(panel["height"], 80) <= 1000     # in the window, not below the fold
+    # wheel zoom in around the active node, drag pan; stepping brings it back into view
+    page.mouse.move(vw["x"] + vw["width"] / 2, vw["y"] + vw["height"] / 2)
+    scale0 = svg["width"]
+    page.mouse.wheel(0, -600)
+    page.wait_for_function(f"() => document.querySelector('{SVG}').getBoundingClientRect().width > {scale0 * 1.5}")
+    page.mouse.down()
+    page.mouse.move(vw["x"] + 10, vw["y"] + 10, steps=5)
+    page.mouse.up()
+    s.loc(STEP_BACK).click()
+    s.expect_at(269)
+    box = s.unit("ng-n269").bounding_box()
+    assert vw["y"] <= box["y"] and box["y"] + box["height"] <= vw["y"] + vw["height"], (box, vw)
+    assert vw["x"] <= box["x"] and box["x"] + box["width"] <= vw["x"] + vw["width"], (box, vw)
+    assert page.errors == []
