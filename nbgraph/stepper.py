@@ -14,8 +14,9 @@ notebook keeps a static SVG of the last state beside the widget.
 
 import ipywidgets as widgets
 
-from . import explain, render
+from . import render
 from .render import escape
+from .timeline import check_position
 
 __all__ = ["Stepper", "explanation_html"]
 
@@ -60,12 +61,12 @@ class Stepper(widgets.VBox):
 
     def __init__(self, output_or_graph, color_by=None, expand=None, max_nodes=None,
                  collapse=None, timeout=None):
-        g = render._as_graph(output_or_graph, "ng.Stepper")
-        self._template = render._template(g, color_by, expand, max_nodes, collapse, timeout)
-        view = self._template.view
+        g = render.as_graph(output_or_graph, "ng.Stepper")
+        self._picture = render.prepare(g, color_by, expand, max_nodes, collapse, timeout)
+        self._timeline = timeline = self._picture.timeline
         self._graph = g
-        self._F, self._B = view.F, view.B
-        self._total = view.total
+        self._F, self._B = timeline.F, timeline.B
+        self._total = timeline.total
         self._position = 0
         self._syncing = False
         self._svg = None
@@ -126,7 +127,7 @@ class Stepper(widgets.VBox):
 
     @position.setter
     def position(self, value):
-        render._check_position(value, self._total)
+        check_position(value, self._total)
         self._go(int(value))
 
     @property
@@ -137,21 +138,18 @@ class Stepper(widgets.VBox):
     @property
     def step(self):
         """The ``Step`` shown (``None`` at position 0)."""
-        return self._template.view.steps[self._position] if self._position else None
+        return self._timeline.steps[self._position]
 
     @property
     def explanation(self):
         """The current step's formula with the numbers put in (plain text)."""
-        step = self.step
-        if step is None:
-            return explain.start_text(self._graph)
-        return step.explanation
+        return self._timeline.explanation(self._position)
 
     @property
     def svg(self):
         """The SVG (a complete document) of the current state."""
         if self._svg is None:
-            self._svg = self._template.render(self._position)
+            self._svg = self._picture.svg_at(self._position)
         return self._svg
 
     def progress_text(self):
@@ -213,21 +211,18 @@ class Stepper(widgets.VBox):
         step = self.step
         if step is None:
             return explanation_html("start", self.explanation, None)
-        label = self._graph.nodes[step.node].label
-        count = self._F if step.phase == "forward" else self._B
         text = self.explanation
         lines = text.split("\n")
         if len(lines) > _PANEL_LINES:     # a node used thousands of times: show the ends
             cut = len(lines) - _PANEL_LINES + 4
             text = "\n".join(lines[:_PANEL_LINES - 6] + [f"… {cut} more lines (s.explanation has all) …"]
                              + lines[-5:])
-        return explanation_html(f"{step.phase} step {step.index + 1} of {count} · {label}",
-                                text, step.phase)
+        return explanation_html(self._timeline.head(self._position), text, step.phase)
 
     # -- pictures -----------------------------------------------------------------------
     def drawing(self):
         """A static ``render.Drawing`` of the current state (``.save("x.png")`` etc.)."""
-        return render.Drawing(self._template, self._position)
+        return render.Drawing(self._picture, self._position)
 
     def save(self, path, **kwargs):
         """Save the current state as .svg, .png or .dot (see ``Drawing.save``)."""

@@ -34,12 +34,11 @@ def by_class(stepper, cls):
 
 
 def node_texts(svg, graph, name):
-    """Texts inside the <g class="node"> of the value box of ``name``."""
-    key = f"n{graph.node(name).id}"
-    for g in ET.fromstring(svg).iter(SVG + "g"):
-        if g.get("class") == "node" and g.get("id") == key:
-            return ["".join(t.itertext()) for t in g.iter(SVG + "text")]
-    raise AssertionError(f"no node {name}")
+    """Texts a reader sees in the value box of ``name``."""
+    texts = render.shown_texts(svg).get(f"ng-n{graph.node(name).id}")
+    if texts is None:
+        raise AssertionError(f"no node {name}")
+    return texts
 
 
 def test_reference_example_click_by_click():
@@ -188,13 +187,13 @@ def test_user_grads_are_untouched_after_backward():
 
 def test_layout_runs_exactly_once_per_stepper(monkeypatch):
     calls = []
-    real = render._run_layout_program
+    real = render.layout.run_layout_program
 
     def counting(*a, **k):
         calls.append(1)
         return real(*a, **k)
 
-    monkeypatch.setattr(render, "_run_layout_program", counting)
+    monkeypatch.setattr(render.layout, "run_layout_program", counting)
     g, _ = _reference(with_inputs=True)
     s = Stepper(g)
     for _ in range(3):
