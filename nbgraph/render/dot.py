@@ -23,6 +23,9 @@ FONT = "Helvetica"        # what graphviz-pure measures with (Arimo when rasteri
 NAME_SIZE, GRAD_SIZE, CONST_SIZE, INFO_SIZE = 12, 10, 10, 9
 
 
+_KIND_CLASS = {"leaf": "ng-leaf", "param": "ng-param", "const": "ng-const"}
+
+
 class Face:
     """What a unit shows: static classes, its texts when known, and the text
     it shows while its value (``pending``) or gradient (``grad_pending``) is not."""
@@ -55,7 +58,7 @@ def faces(drawn, color_by=None):
                             info=shorten(u.info, 90)))
             continue
         n = g.nodes[u.node]
-        cls = ["ng-unit", "ng-value", f"ng-{n.kind}"]
+        cls = ["ng-unit", "ng-value", _KIND_CLASS.get(n.kind, "ng-result")]
         if u.ghost:
             cls.append("ng-ghost")
         if not finite(n.value):
@@ -108,7 +111,7 @@ def _box_label(face, look, layout):
     width = max([text_width(face.name, NAME_SIZE, bold=True)]
                 + [text_width(v, NAME_SIZE) for v in face.values + [face.pending or ""]]
                 + [text_width(face.info or "", INFO_SIZE)]
-                + [text_width(t or "", GRAD_SIZE) + 10 for t in (face.grad, face.grad_pending)]) + 6
+                + [text_width(t or "", GRAD_SIZE) + 8 for t in (face.grad, face.grad_pending)]) + 6
     rows = [f'<tr><td width="{width:.0f}"><font color="{look["namefc"]}"><b>{esc(face.name)}</b></font></td></tr>']
     if face.info:
         rows.append(f'<tr><td><font color="{PALETTE["group_line"]}" point-size="{INFO_SIZE}">'
