@@ -76,7 +76,8 @@ class Stepper(anywidget.AnyWidget):
 
     def __init__(self, output_or_graph, color_by=None, expand=None, max_nodes=None,
                  collapse=None, timeout=None):
-        pic = render.prepare(output_or_graph, color_by=color_by, expand=expand,
+        g = render.as_graph(output_or_graph, "ng.Stepper")
+        pic = render.prepare(g, color_by=color_by, expand=expand,
                              max_nodes=max_nodes, collapse=collapse, timeout=timeout)
         self._pic = pic
         self._tl = pic.timeline

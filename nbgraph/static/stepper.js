@@ -154,7 +154,7 @@ function mount(el, data, onPosition) {
   root.append(bar, body, tip);
   el.appendChild(root);
 
-  // Natural size: Graphviz gives points; draw 1 pt = 4/3 px as an <img> would.
+  // Natural size: Graphviz gives points; draw 1 pt = 4/3 px, as a browser shows the file alone.
   const vb = (svg.getAttribute("viewBox") || "").trim().split(/[\s,]+/).map(Number);
   const natW = (vb.length === 4 && vb[2] > 0 ? vb[2] : 400) * 4 / 3;
   const natH = (vb.length === 4 && vb[3] > 0 ? vb[3] : 300) * 4 / 3;
