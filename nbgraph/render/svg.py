@@ -27,6 +27,7 @@ _BLOCK = re.compile(r'<g id="([^"]+)" class="([^"]+)">\n(.*?)</g>', re.S)
 _SHAPE = re.compile(r'<(path|polygon|ellipse) ')
 _TEXT = re.compile(r'<text ([^>]*)>([^<]*)</text>\n?')
 _XY = re.compile(r'(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)')
+_COMMENT = re.compile(r'(<!--.*?-->)', re.S)
 _ROOT = re.compile(r'<svg [^>]*?(?=>)')
 
 
@@ -44,6 +45,10 @@ class LaidOut:
     """
 
     def __init__(self, svg, order, faces, stylesheet):
+        # Graphviz writes every "-" as "&#45;" (for comments, where "--" is illegal);
+        # outside comments a plain "-" is the same XML and keeps ids and texts searchable
+        svg = "".join(part if part.startswith("<!--") else part.replace("&#45;", "-")
+                      for part in _COMMENT.split(svg))
         index = {uid: k for k, uid in enumerate(order)}
         self.slots = [None] * len(order)
         pieces = []
