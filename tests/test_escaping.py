@@ -142,8 +142,13 @@ def test_explicit_cases(text):
 
 def test_long_names_are_cut_with_an_ellipsis():
     svg = check_all("x" * 300, "s" * 100)
-    assert "x" * 47 + "…" in svg and "x" * 49 not in svg
-    assert "s" * 39 + "…" in svg
+    shown = " ".join(" ".join(texts) for texts in render.shown_texts(svg).values())
+    assert "x" * 47 + "…" in shown and "x" * 49 not in shown
+    assert "s" * 39 + "…" in shown
+    # the full name is the box's tooltip (and the timeline's hover name)
+    root = ET.fromstring(svg)
+    titles = [t.text for t in root.iter(SVG + "title")]
+    assert "x" * 300 in titles
 
 
 def test_escape_itself():
