@@ -70,12 +70,13 @@ def test_json_follows_the_contract_and_its_rule_gives_the_classes():
 
 def test_stepper_reads_the_timeline():
     s = Stepper(reference())
-    t = s._picture.timeline
+    pic = render.prepare(reference())          # same code, same bytes
+    t = pic.timeline
     for p in range(t.total + 1):
         s.position = p
         assert s.explanation == t.explanation(p)
         assert t.head(p) in s.panel.value.replace("&#39;", "'")
-        assert s.svg == s._picture.svg_at(p)
+        assert s.svg == pic.svg_at(p)
 
 
 def test_scopes_are_units():
