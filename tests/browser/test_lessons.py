@@ -63,8 +63,9 @@ _JS_NODE_TEXTS = """
   if (!svg) return null;
   const nodes = {};
   for (const g of svg.querySelectorAll("g.node")) {
-    const texts = [...g.querySelectorAll("text")]
-      .filter(t => getComputedStyle(t).display !== "none").map(t => t.textContent.trim());
+    // only the texts a reader sees: the stylesheet hides the other state's twin
+    const texts = [...g.querySelectorAll("text")].filter(t => getComputedStyle(t).display !== "none")
+      .map(t => t.textContent.trim());
     if (texts.length) nodes[texts[0]] = texts.slice(1);
   }
   return nodes;
