@@ -358,7 +358,10 @@ function mount(el, data, onPosition) {
     applyTransform();
   }
 
+  // The wheel zooms once the widget has the focus (a click on it) or with Ctrl held;
+  // otherwise it scrolls the notebook as usual, so passing over a drawing never traps it.
   view.addEventListener("wheel", (e) => {
+    if (!e.ctrlKey && !root.contains(document.activeElement)) return;
     e.preventDefault();
     const r = view.getBoundingClientRect();
     const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;

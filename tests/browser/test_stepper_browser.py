@@ -260,9 +260,15 @@ def test_a_big_drawing_is_fitted_and_follows_the_active_node(page, tmp_path):
     assert vw["x"] <= box["x"] and box["x"] + box["width"] <= vw["x"] + vw["width"], (box, vw)
     panel = page.locator(PANEL).first.bounding_box()
     assert panel["y"] + min(panel["height"], 80) <= 1000     # in the window, not below the fold
-    # wheel zoom in around the active node, drag pan; stepping brings it back into view
+    # the wheel scrolls the page until the widget has the focus, then zooms
+    page.locator(TEXT).first.click()
+    page.evaluate("() => document.activeElement.blur()")
     page.mouse.move(vw["x"] + vw["width"] / 2, vw["y"] + vw["height"] / 2)
     scale0 = svg["width"]
+    page.mouse.wheel(0, -600)
+    assert page.locator(SVG).first.bounding_box()["width"] == scale0   # not zoomed
+    # wheel zoom in around the active node, drag pan; stepping brings it back into view
+    s.focus()
     page.mouse.wheel(0, -600)
     page.wait_for_function(f"() => document.querySelector('{SVG}').getBoundingClientRect().width > {scale0 * 1.5}")
     page.mouse.down()
@@ -363,6 +369,7 @@ BIG_CELLS = (
     "s = ng.Stepper(scalar_mlp(300))\ns",
     "import time\ntime.sleep(30)",
     "print('position', s.position)",
+    "s.reset()\ns.step_forward()\ns.step_forward()",
 )
 
 
@@ -421,6 +428,9 @@ def test_300_nodes_fast_followed_and_stepping_while_the_kernel_is_busy(lab):
         except AssertionError:
             continue
     assert cell_output(page, 2).strip() == "position 30"
+    # and Python moves the page
+    page.evaluate(JS_RUN_CELL, 3)
+    s.expect_at(2)
 
 
 def test_stepping_goes_on_after_the_kernel_is_shut_down(lab):
