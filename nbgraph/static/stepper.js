@@ -315,8 +315,9 @@ function mount(el, data, onPosition) {
   function rectOf(u) {
     if (!u || !u.el || !root.isConnected) return null;
     if (rects === null) {
-      rects = new Map();
       const c = canvas.getBoundingClientRect();
+      if (!c.width) return null;        // not laid out yet (hidden): measure later
+      rects = new Map();
       for (const v of units) {
         if (!v.el || v.kind === "edge") continue;
         const r = v.el.getBoundingClientRect();
