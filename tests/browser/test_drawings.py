@@ -20,8 +20,8 @@ LESSONS = sorted(p.name for p in NOTEBOOKS_DIR.glob("0*.ipynb"))
 
 MEASURE = """() => {
   const out = {units: 0, texts: 0, bad: []};
-  for (const g of document.querySelectorAll('g.ng-value, g.ng-group, g.ng-op')) {
-    const box = g.querySelector('.ng-bg');
+  for (const g of document.querySelectorAll('g.ng-value, g.ng-group, g.ng-op, g.ng-scope')) {
+    const box = g.querySelector('.ng-bg') || g.querySelector('polygon, path');
     if (!box) { out.bad.push([g.id, 'no box']); continue; }
     const b = box.getBoundingClientRect();
     out.units += 1;
