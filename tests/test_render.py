@@ -388,3 +388,43 @@ def test_heavily_shared_leaves_get_dashed_copies_and_a_note():
     small = render.prepare(rnn())
     assert not any("copy_of" in u for u in small.timeline.units)
     assert render.COPY_NOTE not in small.svg
+
+
+# -- layers ---------------------------------------------------------------------------------
+
+def imported_modules(path):
+    """Every nbgraph module a file imports, at the top or inside a function."""
+    import ast
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    package = os.path.relpath(os.path.dirname(path), os.path.dirname(os.path.dirname(ng.__file__)))
+    package = package.replace(os.sep, ".")
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[:len(base) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            out.add(name)
+            out.update(f"{name}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return {m for m in out if m.startswith("nbgraph")}
+
+
+def test_layers_import_only_the_layers_below_them():
+    root = os.path.dirname(ng.__file__)
+    below_render = ["engine.py", "graph.py", "text.py", "explain.py", "timeline.py"]
+    for name in below_render:
+        mods = imported_modules(os.path.join(root, name))
+        assert not {m for m in mods if m.startswith(("nbgraph.render", "nbgraph.stepper"))}, (name, mods)
+    # inside render: no module reaches for another's private names
+    for name in os.listdir(os.path.join(root, "render")):
+        if name.endswith(".py"):
+            mods = imported_modules(os.path.join(root, "render", name))
+            assert not [m for m in mods if m.rpartition(".")[2].startswith("_")], (name, mods)
+    code = "import sys, nbgraph.timeline; print('graphviz' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
