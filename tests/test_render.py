@@ -312,6 +312,12 @@ def test_layout_runs_once_per_prepare_stepper_and_graph_mode(count_layouts):
     assert len(count_layouts) == 3
     render.render_svg(G, color_by="grad")
     assert len(count_layouts) == 4
+    # the same Graph in the same mode: prepare and a Stepper reuse its picture
+    assert render.prepare(G) is render.prepare(G, color_by="state")
+    Stepper(G).run_to_end()
+    assert len(count_layouts) == 4
+    assert render.prepare(G, expand=None, collapse=True) is not render.prepare(G)
+    assert len(count_layouts) == 5
 
 
 def test_step_is_fast_on_300_nodes():
