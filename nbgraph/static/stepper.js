@@ -62,7 +62,8 @@ function parseSvg(text) {
   const doc = new DOMParser().parseFromString(text, "image/svg+xml");
   const root = doc.documentElement;
   if (!root || root.nodeName !== "svg") throw new Error("nbgraph: the drawing is not an SVG document");
-  for (const bad of root.querySelectorAll("script, foreignObject")) bad.remove();
+  // <title>s would add the browser's own tooltips (internal ids on edges) over ours.
+  for (const bad of root.querySelectorAll("script, foreignObject, title")) bad.remove();
   for (const e of root.querySelectorAll("*")) {
     for (const a of [...e.attributes]) {
       if (/^on/i.test(a.name) || (/href$/i.test(a.name) && /^\s*javascript:/i.test(a.value))) {

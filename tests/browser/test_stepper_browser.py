@@ -30,7 +30,7 @@ from playwright.sync_api import expect
 
 sys.path.insert(0, str(Path(__file__).parent))
 from stepper_pages import (  # noqa: E402
-    HEAD, JS_ARM_FRAME, JS_INTERRUPT, JS_KERNEL, JS_RUN_CELL, JS_SHOWN, JS_SHUTDOWN, JS_STATE,
+    HEAD, JS_ARM_FRAME, JS_CONTRAST, JS_INTERRUPT, JS_THEME, JS_KERNEL, JS_RUN_CELL, JS_SHOWN, JS_SHUTDOWN, JS_STATE,
     PANEL, PLAY, PROGRESS, RESET, ROOT, RUN_TO_END, SLIDER, SPEED, STEP_BACK, STEP_FORWARD, SVG,
     TEXT, TIP, VIEW, cell_output, chain, write_notebook)
 
@@ -480,3 +480,28 @@ def test_a_hostile_node_name_is_shown_as_text(lab):
     assert page.locator(f"{s.scope} img").count() == 0
     assert page.evaluate("() => window.__pwned") is None
     lab.assert_clean()
+
+
+def test_readable_in_the_dark_theme(lab):
+    page = lab.page
+    lab.open_notebook(LESSON_01)
+    assert lab.run_all(), "a cell of lesson 01 failed"
+    s = find_stepper(lab, "dark")
+    s.loc(STEP_FORWARD).click()
+    parts = {"explanation": TEXT, "heading": HEAD, "progress": PROGRESS, "button": STEP_BACK}
+    panel_bg = "(e) => getComputedStyle(e).backgroundColor"
+    light = {k: page.evaluate(JS_CONTRAST, s.sel(v)) for k, v in parts.items()}
+    light_bg = s.loc(PANEL).evaluate(panel_bg)
+    page.evaluate(JS_THEME, "JupyterLab Dark")
+    try:
+        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+        dark = {k: page.evaluate(JS_CONTRAST, s.sel(v)) for k, v in parts.items()}
+        dark_bg = s.loc(PANEL).evaluate(panel_bg)
+        lab.screenshot("dark-theme")
+    finally:
+        page.evaluate(JS_THEME, "JupyterLab Light")
+        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'", timeout=30_000)
+    print(f"[browser] contrast light {light}, dark {dark}")
+    assert dark_bg != light_bg, "the panel should follow the theme"
+    for k in parts:          # WCAG AA for text: 4.5
+        assert light[k] >= 4.5 and dark[k] >= 4.5, (k, light[k], dark[k])
