@@ -416,8 +416,9 @@ function mount(el, data, onPosition) {
 
   // A click goes to the unit's forward step, or its backward step once the forward pass is done.
   function clickUnit(u) {
-    if (!u || !u.jump) return;
-    const [f, b] = u.jump;
+    if (!u || u.kind === "edge" || u.kind === "scope") return;
+    // `jump` says where to go; without it, the steps where its value and gradient appear.
+    const [f, b] = u.jump || [u.v > 0 ? u.v : null, u.g ?? null];
     const target = pos >= F ? (b ?? f) : (f ?? b);
     if (target != null) {
       stopPlay();
