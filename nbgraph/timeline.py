@@ -65,14 +65,12 @@ class Timeline:
             steps = [fpos[i] for i in u.nodes if fpos[i] > 0]
             entry = {"id": u.id, "kind": u.kind, "v": max(fpos[i] for i in u.nodes),
                      "g": max(grads) if grads and u.kind != "op" else None}
-            # where clicking the unit goes: its forward step, its backward step; written
-            # only where it is not [v or null, g] (a collapsed box: its first steps)
-            jump = [min(steps) if steps else None, min(grads) if grads and u.kind != "op" else None]
-            if jump != [entry["v"] or None, entry["g"]]:
-                entry["jump"] = jump
+            # where clicking the unit goes: its forward step, its backward step
+            entry["jump"] = [min(steps) if steps else None,
+                             min(grads) if grads and u.kind != "op" else None]
             if u.copy_of:
                 entry["copy_of"] = u.copy_of
-            if hover is not None and not u.copy_of:     # a copy shows what its primary shows
+            if hover is not None:
                 entry.update(hover(u) or {})
             unit_of[u.key] = u.id
             self.units.append(entry)
