@@ -18,11 +18,13 @@ browser (through ``to_json``) all read it. The state rule is ``classes``:
 """
 
 import json
+import re
 
 from . import explain
 
 __all__ = ["Timeline", "check_position", "TEXT_LINES"]
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 TEXT_LINES = 40       # lines of an explanation in the JSON (the full text: ``explanation(p)``)
 
 
@@ -172,8 +174,12 @@ class Timeline:
                 "texts": [self.text(p) for p in range(n)]}
 
     def to_json(self):
-        """Compact JSON (see CONTRACT): grows with the graph, not with graph × steps."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        """Compact JSON (see CONTRACT): grows with the graph, not with graph × steps.
+
+        UTF-8 as it is; a lone surrogate in a name (which UTF-8 cannot carry)
+        becomes U+FFFD, as in the drawing."""
+        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        return _SURROGATE.sub("\ufffd", text)
 
     def __repr__(self):
         return f"<Timeline: {len(self.units)} units, forward {self.F}, backward {self.B}>"
