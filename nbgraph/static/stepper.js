@@ -146,6 +146,7 @@ function mount(el, data, onPosition) {
   canvas.appendChild(svg);
   view.appendChild(canvas);
   const panel = h("div", "nbg-panel");
+  panel.setAttribute("aria-live", "polite");      // a screen reader hears each step's words
   const head = h("div", "nbg-head");
   const text = h("pre", "nbg-text");
   panel.append(head, text);

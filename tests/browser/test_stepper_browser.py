@@ -505,3 +505,20 @@ def test_readable_in_the_dark_theme(lab):
     assert dark_bg != light_bg, "the panel should follow the theme"
     for k in parts:          # WCAG AA for text: 4.5
         assert light[k] >= 4.5 and dark[k] >= 4.5, (k, light[k], dark[k])
+
+
+def test_two_steppers_on_one_page_step_apart(lab):
+    """Lesson 02 shows two Steppers; their drawings repeat ids, each looks up its own."""
+    lab.open_notebook("02_backpropagation.ipynb")
+    assert lab.run_all(), "a cell of lesson 02 failed"
+    first, second = find_stepper(lab, "first", index=0), find_stepper(lab, "second", index=1)
+    before = first.state()
+    second.loc(STEP_FORWARD).click()
+    second.loc(STEP_FORWARD).click()
+    expect(second.loc(SLIDER)).to_have_value("2")
+    assert second.state()["root"] == ["ng-forward"]
+    assert first.state() == before and first.position() == 0
+    first.loc(RUN_TO_END).click()
+    expect(second.loc(SLIDER)).to_have_value("2")
+    assert first.state()["root"] == ["ng-backward"]
+    lab.assert_clean()
