@@ -328,7 +328,8 @@ def test_lesson_01_by_click_keyboard_node_and_hover(frontend, request):
         at(p)
         if p == 2:
             assert "-12" in page.evaluate(JS_SHOWN, s.sel(SVG))[g_box]
-            expect(s.loc(TEXT)).to_have_text("g = p * z = 4 * (-3) = -12")
+            expect(s.loc(TEXT)).to_have_text(tl["texts"][2])
+            assert "g = p * z = 4 * (-3) = -12" in tl["texts"][2]
     jp.screenshot("lesson01-at-the-end")
     for p in range(tl["total"] - 1, -1, -1):       # and back, click by click
         s.loc(STEP_BACK).click()
