@@ -1,20 +1,22 @@
-"""Every text of the lessons' drawings lies inside its box, in Chromium with only DejaVu fonts.
+"""Drawings in Chromium: every text of the lessons' drawings lies inside its box with only
+DejaVu fonts; each state looks as the palette says; a position's SVG works alone as an <img>.
 
-The lessons are run in this process (an IPython shell, no Jupyter server) and every picture
-they prepare -- each ``ng.show`` and each ``Stepper`` -- is recorded, then shown in a plain page
-at the start, mid-way and at the end. The page measures each visible text and each box.
+Each lesson runs in a child Python (an IPython shell, no Jupyter server) that records every
+picture it prepares -- each ``ng.show`` and each ``Stepper`` -- at the start, after one step,
+after the forward pass and at the end; a plain page shows each one and measures every visible
+text and every box.
 """
 
 from __future__ import annotations
 
-import warnings
+import json
+import os
+import subprocess
+import sys
 
-import nbformat
 import pytest
 
-from nbgraph.render import picture as picture_module
-
-from conftest import NOTEBOOKS_DIR
+from conftest import NOTEBOOKS_DIR, REPO_ROOT
 
 LESSONS = sorted(p.name for p in NOTEBOOKS_DIR.glob("0*.ipynb"))
 
@@ -38,47 +40,62 @@ MEASURE = """() => {
 }"""
 
 
-def lesson_pictures(name, monkeypatch):
-    """Run a lesson's code cells; return every Picture it prepared."""
-    from IPython.core.interactiveshell import InteractiveShell
+# Run in a child process: a lesson may register ops (define_op) or change settings, and
+# the rest of the test session must not inherit them.
+RUN_LESSON = r"""
+import json, sys, warnings
+import nbformat
+from IPython.core.interactiveshell import InteractiveShell
+from nbgraph.render import picture
 
-    made = []
-    real_init = picture_module.Picture.__init__
+made = []
+real_init = picture.Picture.__init__
+def recording(self, *a, **k):
+    real_init(self, *a, **k)
+    made.append(self)
+picture.Picture.__init__ = recording
 
-    def recording(self, *a, **k):
-        real_init(self, *a, **k)
-        made.append(self)
+shell = InteractiveShell.instance()
+nb = nbformat.read(sys.argv[1], as_version=4)
+warnings.simplefilter("ignore")
+for cell in nb.cells:
+    if cell.cell_type == "code":
+        result = shell.run_cell(cell.source, silent=True)
+        if not result.success:
+            sys.exit(f"cell failed: {cell.source[:200]!r}: {result.error_in_exec!r}")
+svgs = []
+for pic in made:
+    t = pic.timeline
+    for p in sorted({0, min(1, t.total), t.F, t.total}) + [None]:
+        svgs.append(pic.svg_at(p))
+json.dump(svgs, open(sys.argv[2], "w"))
+"""
 
-    monkeypatch.setattr(picture_module.Picture, "__init__", recording)
-    monkeypatch.chdir(NOTEBOOKS_DIR)
-    shell = InteractiveShell.instance()
-    shell.reset(new_session=True)
-    nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                result = shell.run_cell(cell.source, silent=True)
-                assert result.success, (name, cell.source[:200], result.error_in_exec)
-    return made
+
+def lesson_svgs(name, tmp_path):
+    """Every picture a lesson prepares (each ng.show and Stepper), at the start, after
+    one step, after the forward pass, at the end, and as ng.show draws it."""
+    out = tmp_path / "svgs.json"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", RUN_LESSON, str(NOTEBOOKS_DIR / name), str(out)],
+                          cwd=NOTEBOOKS_DIR, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text())
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_texts_fit_their_boxes_with_only_dejavu(lesson, dejavu_browser, monkeypatch):
-    pictures = lesson_pictures(lesson, monkeypatch)
-    assert pictures, f"{lesson} draws nothing"
+def test_texts_fit_their_boxes_with_only_dejavu(lesson, dejavu_browser, tmp_path):
+    svgs = lesson_svgs(lesson, tmp_path)
+    assert svgs, f"{lesson} draws nothing"
     page = dejavu_browser.new_page(viewport={"width": 1400, "height": 900})
     try:
         checked = 0
-        for pic in pictures:
-            t = pic.timeline
-            for p in sorted({0, min(1, t.total), t.F, t.total}) + [None]:
-                page.set_content(f"<!doctype html><html><body style='margin:0'>{_body(pic.svg_at(p))}"
-                                 "</body></html>")
-                got = page.evaluate(MEASURE)
-                assert got["units"] > 0 and got["texts"] >= got["units"]
-                assert not got["bad"], (lesson, p, got["bad"][:5])
-                checked += got["texts"]
+        for k, svg in enumerate(svgs):
+            page.set_content(f"<!doctype html><html><body style='margin:0'>{_body(svg)}</body></html>")
+            got = page.evaluate(MEASURE)
+            assert got["units"] > 0 and got["texts"] >= got["units"]
+            assert not got["bad"], (lesson, k, got["bad"][:5])
+            checked += got["texts"]
         # Helvetica (first in the drawing's font stack) really falls back to DejaVu Sans here
         widths = page.evaluate("""() => { const c = document.createElement('canvas').getContext('2d');
             return ['12px Helvetica', '12px "DejaVu Sans"', '12px monospace'].map(
