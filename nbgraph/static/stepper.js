@@ -310,6 +310,9 @@ function mount(el, data, onPosition) {
     rects = null;
     applyTransform();
     follow();
+    // Measure the unit boxes while the page is idle, so the first step does not pay for it.
+    const idle = window.requestIdleCallback || ((f) => setTimeout(f, 50));
+    idle(() => rectOf(units.find((u) => u.el && u.kind !== "edge")));
   }
 
   // Unit boxes in drawing coordinates, measured once (nodes never move).
