@@ -184,7 +184,9 @@ function mount(el, data, onPosition) {
   const byG = sortedBy(units, "g");
 
   // Long names: shortened in the panel, the full name on hover.
-  const longNames = [...new Set(units.map((u) => u.name).filter((n) => n && n.length > LONG_NAME))]
+  // (Names of value boxes and groups only: an op unit's "name" is its formula.)
+  const longNames = [...new Set(units.filter((u) => u.kind === "value" || u.kind === "group")
+    .map((u) => u.name).filter((n) => n && n.length > LONG_NAME))]
     .sort((a, b) => b.length - a.length);
   const longRe = longNames.length ? new RegExp(longNames.map(escapeRegExp).join("|"), "g") : null;
 
