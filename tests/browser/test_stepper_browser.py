@@ -282,6 +282,24 @@ def test_a_big_drawing_is_fitted_and_follows_the_active_node(page, tmp_path):
     assert page.errors == []
 
 
+def test_a_saved_page_steps_like_the_static_svgs(page, tmp_path):
+    """Stepper.save_html of a real graph: every position shows what svg_at(p) shows."""
+    from nbgraph.stepper import Stepper
+    g = examples.rnn(steps=2)
+    s = Stepper(g)
+    pic = render.prepare(g)
+    path = Path(s.save_html(tmp_path / "rnn.html"))
+    page.goto(path.as_uri())
+    page.wait_for_function("() => window.nbgraphStepper !== undefined")
+    ps = PageStepper(page, "", pic.timeline.to_dict())
+    ps.focus()
+    for p in range(pic.timeline.total + 1):
+        ps.expect_at(p)
+        assert page.evaluate(JS_SHOWN, SVG) == render.shown_texts(pic.svg_at(p)), p
+        page.keyboard.press("ArrowRight")
+    assert page.errors == []
+
+
 # ---------------------------------------------------------------------------
 # in JupyterLab and Notebook 7, with a real kernel
 # ---------------------------------------------------------------------------
