@@ -231,8 +231,9 @@ class Graph:
 
     # -- drawing (the render layer does the work) -------------------------------------
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .render import render_svg
-        return {"image/svg+xml": render_svg(self)}
+        # drawing sits in a layer above this one: reach it through the package's public API
+        import nbgraph
+        return {"image/svg+xml": nbgraph.show(self).svg}
 
     def __repr__(self):
         return (f"<Graph: {len(self.nodes)} nodes, {len(self.forward_steps)} forward steps, "

@@ -4,244 +4,201 @@
     s                          # shows the widget in a notebook
     s.step_forward(); s.position, s.phase, s.explanation
 
-Everything shown is a pure function of ``position``: 0 = nothing computed
-yet, then one position per forward step, then one per backward step. The
-graph is laid out once (``nbgraph.render``); a step only restyles the SVG,
-so nodes never move. Only standard ipywidgets are used (no custom
-JavaScript): it works in JupyterLab, Notebook 7 and VS Code, and a saved
-notebook keeps a static SVG of the last state beside the widget.
+Everything shown is a function of ``position``: 0 = nothing computed yet,
+then one position per forward step, then one per backward step
+(``nbgraph.timeline``). The graph is laid out once (``render.prepare``); the
+laid-out SVG, the position model and the stylesheet go to the page once, and
+every step then happens in the page (``nbgraph/static/stepper.js``): it only
+toggles state classes, so stepping works while the kernel is busy or gone.
+``position`` is a synced trait: setting it moves the page, and steps made in
+the page come back to it whenever a kernel listens.
+
+A saved notebook keeps a static SVG of the state beside the widget, and
+``save_html(path)`` writes a page that steps without Jupyter.
 """
 
-import ipywidgets as widgets
+import json
+import pathlib
 
-from . import explain, render
-from .render import escape
+import anywidget
+import traitlets
 
-__all__ = ["Stepper", "explanation_html"]
+from . import render
 
-_PHASE_COLOUR = {"forward": render.PALETTE["active_line"], "backward": render.PALETTE["edge_backward"],
-                 None: render.PALETTE["line"]}
+__all__ = ["Stepper", "page_html"]
 
-_PANEL_LINES = 40
-_SPEEDS = [("slow", 1500), ("normal", 800), ("fast", 350), ("fastest", 120)]
-
-
-def explanation_html(head, text, phase=None):
-    """The explanation panel: a heading and the formula text, both escaped.
-
-    The only elements are the two ``div`` and the ``pre`` written here; every
-    piece of text (node names included) goes through ``render.escape``.
-    """
-    colour = _PHASE_COLOUR.get(phase, _PHASE_COLOUR[None])
-    return (f'<div style="border-left:4px solid {colour};background:#f7f8fa;color:#1f2933;'
-            f'padding:6px 10px;border-radius:3px">'
-            f'<div style="font-size:12px;color:#52606d;margin-bottom:4px">{escape(head)}</div>'
-            f'<pre style="margin:0;white-space:pre-wrap;word-break:break-word;font-family:'
-            f'Menlo,Consolas,\'DejaVu Sans Mono\',monospace;font-size:13px;line-height:1.45;'
-            f'background:transparent;color:#1f2933">{escape(text)}</pre></div>')
+_STATIC = pathlib.Path(__file__).parent / "static"
+_JS = _STATIC / "stepper.js"
+_CSS = _STATIC / "stepper.css"
+_EXPORTS_MARK = "// ---- exports"
 
 
-class Stepper(widgets.VBox):
+class _Position(traitlets.Int):
+    """An int in 0..total (numpy integers too); a clear TypeError / ValueError otherwise."""
+
+    def validate(self, obj, value):
+        if isinstance(value, bool) or not hasattr(value, "__index__"):
+            raise TypeError(f"position must be an int, got {type(value).__name__}")
+        value = value.__index__()
+        total = obj.total
+        if not 0 <= value <= total:
+            raise ValueError(f"position must be between 0 and {total}, got {value}")
+        return value
+
+
+class Stepper(anywidget.AnyWidget):
     """Step-through widget for the graph of an output tensor.
 
-    ``Stepper(output_or_graph, color_by=None, expand=None, max_nodes=None)``:
-    ``color_by="grad"`` colours boxes by gradient size; on huge graphs
-    (more than ``max_nodes``, default 1500) scopes are collapsed into boxes,
-    ``expand=["rnn/t=3"]`` opens some. Steps still go node by node; a step
-    on a hidden node highlights the box it is collapsed into.
+    ``Stepper(output_or_graph, color_by=None, expand=None, max_nodes=None,
+    collapse=None, timeout=None)``: ``color_by="grad"`` colours boxes by
+    gradient size; on huge graphs (more than ``max_nodes``, default 1500)
+    scopes are collapsed into boxes, ``expand=["rnn/t=3"]`` opens some. Steps
+    still go node by node; a step on a hidden node lights the box it is in.
 
-    Buttons (tooltips): "Reset", "Step back", "Step forward", "Run to end";
-    a Play control with a speed choice steps on its own; a slider scrubs.
-    Python API: ``step_forward()``, ``step_back()``, ``reset()``,
-    ``run_to_end()``, ``position`` (settable), ``phase``, ``explanation``,
-    ``svg``, ``graph``, ``total``, ``drawing()``, ``save(path)``.
-    The tensors' ``.grad`` are never touched.
+    In the page: buttons "Reset", "Step back", "Step forward", "Run to end";
+    Play with a speed; a slider; ← → Home End when the widget has focus;
+    click a node to go to its step; hover it for its name, value and gradient;
+    wheel zooms, dragging pans, the view follows the active node.
+
+    Python: ``position`` (synced, settable), ``step_forward()``,
+    ``step_back()``, ``reset()``, ``run_to_end()``, ``phase``,
+    ``explanation``, ``svg``, ``graph``, ``total``, ``drawing()``,
+    ``save(path)``, ``save_html(path)``. The tensors' ``.grad`` are never touched.
     """
+
+    _esm = _JS
+    _css = _CSS
+    # Sent once when the widget opens; the page does the rest.
+    _drawing = traitlets.Unicode("").tag(sync=True)
+    _timeline = traitlets.Unicode("").tag(sync=True)
+    _style = traitlets.Unicode("").tag(sync=True)
+    position = _Position(0).tag(sync=True)
 
     def __init__(self, output_or_graph, color_by=None, expand=None, max_nodes=None,
                  collapse=None, timeout=None):
-        g = render._as_graph(output_or_graph, "ng.Stepper")
-        self._template = render._template(g, color_by, expand, max_nodes, collapse, timeout)
-        view = self._template.view
-        self._graph = g
-        self._F, self._B = view.F, view.B
-        self._total = view.total
-        self._position = 0
-        self._syncing = False
-        self._svg = None
-
-        def button(desc, icon, tip, action):
-            b = widgets.Button(description=desc, icon=icon, tooltip=tip,
-                               layout=widgets.Layout(width="auto"))
-            b.on_click(lambda _b: action())
-            return b
-
-        self.reset_button = button("Reset", "undo", "Reset", self.reset)
-        self.back_button = button("Back", "step-backward", "Step back", self.step_back)
-        self.forward_button = button("Forward", "step-forward", "Step forward", self.step_forward)
-        self.end_button = button("End", "fast-forward", "Run to end", self.run_to_end)
-        self.buttons = [self.reset_button, self.back_button, self.forward_button, self.end_button]
-        self.play = widgets.Play(value=0, min=0, max=self._total, step=1, interval=800,
-                                 show_repeat=False, description="Play", tooltip="Play")
-        self.speed = widgets.Dropdown(options=_SPEEDS, value=800, description="speed",
-                                      tooltip="Play speed",
-                                      layout=widgets.Layout(width="150px"),
-                                      style={"description_width": "initial"})
-        widgets.link((self.speed, "value"), (self.play, "interval"))
-        self.slider = widgets.IntSlider(value=0, min=0, max=self._total, step=1, readout=False,
-                                        description="", tooltip="Drag to any step",
-                                        continuous_update=len(g.nodes) <= 300,
-                                        layout=widgets.Layout(width="200px"))
-        self.progress = widgets.HTML().add_class("nbgraph-progress")
-        self.picture = widgets.HTML(layout=widgets.Layout(overflow="auto", flex="0 1 auto",
-                                                          max_width="100%")).add_class("nbgraph-svg")
-        self.panel = widgets.HTML(layout=widgets.Layout(flex="0 1 420px", min_width="260px",
-                                                        margin="0 0 0 16px")
-                                  ).add_class("nbgraph-explanation")
-        self.play.observe(self._on_control, names="value")
-        self.slider.observe(self._on_control, names="value")
-        controls = widgets.HBox(self.buttons + [self.play, self.speed, self.slider],
-                                layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
-        body = widgets.HBox([self.picture, self.panel],
-                            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
-        super().__init__([controls, self.progress, body])
+        g = render.as_graph(output_or_graph, "ng.Stepper")
+        pic = render.prepare(g, color_by=color_by, expand=expand,
+                             max_nodes=max_nodes, collapse=collapse, timeout=timeout)
+        self._pic = pic
+        self._tl = pic.timeline
+        self._svg_cache = (None, None)
+        super().__init__(_drawing=pic.svg, _timeline=pic.timeline.to_json(),
+                         _style=pic.stylesheet)
         self.add_class("nbgraph-stepper")
-        self._show()
 
     # -- state ----------------------------------------------------------------------
     @property
     def graph(self):
         """The ``Graph`` being stepped."""
-        return self._graph
+        return self._pic.graph
 
     @property
     def total(self):
         """The last position: forward steps + backward steps."""
-        return self._total
-
-    @property
-    def position(self):
-        """0 = nothing computed yet; then forward steps; then backward steps."""
-        return self._position
-
-    @position.setter
-    def position(self, value):
-        render._check_position(value, self._total)
-        self._go(int(value))
+        return self._tl.total
 
     @property
     def phase(self):
         """"forward" until the forward pass is done, then "backward"."""
-        return "forward" if self._position <= self._F else "backward"
+        return "forward" if self.position <= self._tl.F else "backward"
 
     @property
     def step(self):
-        """The ``Step`` shown (``None`` at position 0)."""
-        return self._template.view.steps[self._position] if self._position else None
+        """The graph's ``Step`` at this position (``None`` at position 0)."""
+        p, G = self.position, self.graph
+        if p == 0:
+            return None
+        return G.forward_steps[p - 1] if p <= self._tl.F else G.backward_steps[p - 1 - self._tl.F]
 
     @property
     def explanation(self):
         """The current step's formula with the numbers put in (plain text)."""
-        step = self.step
-        if step is None:
-            return explain.start_text(self._graph)
-        return step.explanation
+        return self._tl.explanation(self.position)
 
     @property
     def svg(self):
-        """The SVG (a complete document) of the current state."""
-        if self._svg is None:
-            self._svg = self._template.render(self._position)
-        return self._svg
+        """A complete static SVG document of the current state."""
+        p, svg = self._svg_cache
+        if p != self.position:
+            p = self.position
+            svg = self._pic.svg_at(p)
+            self._svg_cache = (p, svg)
+        return svg
 
     def progress_text(self):
-        f = min(self._position, self._F)
-        b = max(0, self._position - self._F)
-        return f"forward {f}/{self._F} · backward {b}/{self._B}"
+        F, B, p = self._tl.F, self._tl.B, self.position
+        return f"forward {min(p, F)}/{F} · backward {max(0, p - F)}/{B}"
 
     # -- moving ---------------------------------------------------------------------
     def step_forward(self):
         """One step on; does nothing at the end."""
-        if self._position < self._total:
-            self._go(self._position + 1)
+        if self.position < self.total:
+            self.position += 1
 
     def step_back(self):
         """One step back; does nothing at the start."""
-        if self._position > 0:
-            self._go(self._position - 1)
+        if self.position > 0:
+            self.position -= 1
 
     def reset(self):
         """Back to position 0: nothing computed."""
-        self._go(0)
+        self.position = 0
 
     def run_to_end(self):
         """Jump to the end: every value and every gradient known."""
-        self._go(self._total)
-
-    def _on_control(self, change):
-        if self._syncing:
-            return
-        value = change["new"]
-        if isinstance(value, int) and 0 <= value <= self._total:
-            self._go(value)
-
-    def _go(self, p):
-        if p != self._position or self._svg is None:
-            self._position = p
-            self._svg = None
-        self._show()
-
-    def _show(self):
-        p = self._position
-        self._syncing = True
-        try:
-            if self.play.value != p:
-                self.play.value = p
-            if self.slider.value != p:
-                self.slider.value = p
-        finally:
-            self._syncing = False
-        self.reset_button.disabled = self.back_button.disabled = p == 0
-        self.forward_button.disabled = self.end_button.disabled = p == self._total
-        self.progress.value = (f'<span style="font-family:monospace;font-size:12px;color:#52606d">'
-                               f'{escape(self.progress_text())}</span>')
-        svg = self.svg
-        self.picture.value = svg[svg.find("<svg"):]
-        self.panel.value = self._panel_html()
-
-    def _panel_html(self):
-        step = self.step
-        if step is None:
-            return explanation_html("start", self.explanation, None)
-        label = self._graph.nodes[step.node].label
-        count = self._F if step.phase == "forward" else self._B
-        text = self.explanation
-        lines = text.split("\n")
-        if len(lines) > _PANEL_LINES:     # a node used thousands of times: show the ends
-            cut = len(lines) - _PANEL_LINES + 4
-            text = "\n".join(lines[:_PANEL_LINES - 6] + [f"… {cut} more lines (s.explanation has all) …"]
-                             + lines[-5:])
-        return explanation_html(f"{step.phase} step {step.index + 1} of {count} · {label}",
-                                text, step.phase)
+        self.position = self.total
 
     # -- pictures -----------------------------------------------------------------------
     def drawing(self):
         """A static ``render.Drawing`` of the current state (``.save("x.png")`` etc.)."""
-        return render.Drawing(self._template, self._position)
+        return render.Drawing(self._pic, self.position)
 
     def save(self, path, **kwargs):
         """Save the current state as .svg, .png or .dot (see ``Drawing.save``)."""
         return self.drawing().save(path, **kwargs)
 
-    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
-        try:
-            data = super()._repr_mimebundle_(**kwargs) or {}
-        except TypeError:
-            data = {}
+    def save_html(self, path):
+        """Write a self-contained HTML page that steps this graph (no kernel, no network)."""
+        pathlib.Path(path).write_text(self.html(), encoding="utf-8")
+        return path
+
+    def html(self):
+        """The page of ``save_html``: the widget's script, stylesheet and data inlined."""
+        return page_html({"svg": self._drawing, "timeline": self._timeline,
+                          "stylesheet": self._style, "position": self.position},
+                         title=f"nbgraph Stepper: {self.graph.loss_label}")
+
+    # -- display ---------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs):
+        # The widget view, plus a static SVG and a text that nbval and static
+        # renderers (GitHub, nbviewer) show.
+        data, metadata = super()._repr_mimebundle_(**kwargs)
         data["image/svg+xml"] = self.svg
         data["text/plain"] = repr(self)
-        return data
+        return data, metadata
 
     def __repr__(self):
-        return (f"<nbgraph Stepper: {len(self._graph.nodes)} nodes, {self.progress_text()}, "
-                f"output {self._graph.loss_label}>")
+        return (f"<nbgraph Stepper: {len(self.graph.nodes)} nodes, {self.progress_text()}, "
+                f"output {self.graph.loss_label}>")
+
+
+def page_html(data, title="nbgraph Stepper"):
+    """A self-contained page stepping ``data`` = {svg, timeline, stylesheet, position}.
+
+    The browser side of the widget (``static/stepper.js`` without its exports)
+    mounted on inlined data: no kernel, no network.
+    """
+    js = _JS.read_text(encoding="utf-8")
+    js = js[:js.index(_EXPORTS_MARK)].replace("</script", "<\\/script")
+    # JSON inside <script>: every "<" escaped, so no text can close the element.
+    blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+        f"<title>{render.escape(title)}</title>\n"
+        f"<style>\nbody {{ margin: 16px; background: #fff; }}\n{_CSS.read_text(encoding='utf-8')}"
+        "</style>\n</head><body>\n<div id=\"nbgraph-stepper\"></div>\n"
+        f"<script type=\"application/json\" id=\"nbgraph-data\">{blob}</script>\n"
+        f"<script type=\"module\">\n{js}\n"
+        "window.nbgraphStepper = mount(document.getElementById(\"nbgraph-stepper\"),\n"
+        "  JSON.parse(document.getElementById(\"nbgraph-data\").textContent));\n"
+        "</script>\n</body></html>\n")

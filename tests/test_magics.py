@@ -36,7 +36,8 @@ def test_cell_magic_shows_a_stepper_for_the_last_expression(shell):
     assert s.graph.loss_label == "g" and s.total == 7
     assert "x" in shell.user_ns                   # the cell ran in the user's namespace
     s.run_to_end()
-    assert "grad -3" in s.svg
+    x_box = ng.render.shown_texts(s.svg)[f"ng-n{s.graph.node('x').id}"]
+    assert "grad -3" in x_box
 
 
 def test_cell_magic_options(shell):

@@ -1,222 +1,217 @@
-"""The Stepper widget, driven headlessly through its real ipywidgets controls."""
+"""The Stepper's Python side: the API, the synced ``position``, what is sent to the page.
 
+What the page does with it (buttons, keyboard, hover, kernel busy or gone) is
+tested in real Chromium: tests/browser/test_stepper_browser.py.
+"""
+
+import json
 import random
+import re
+import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
 
-import ipywidgets as widgets
 import numpy as np
 import pytest
 
 import nbgraph as ng
 from nbgraph import render
 from nbgraph.examples import reference as _reference
-from nbgraph.stepper import Stepper
+from nbgraph.stepper import Stepper, page_html
 
-SVG = "{http://www.w3.org/2000/svg}"
-
-
-def all_widgets(w):
-    yield w
-    for child in getattr(w, "children", ()):
-        yield from all_widgets(child)
+REPO = Path(__file__).resolve().parents[1]
+STATIC = REPO / "nbgraph" / "static"
 
 
-def button(stepper, tooltip):
-    found = [w for w in all_widgets(stepper) if isinstance(w, widgets.Button) and w.tooltip == tooltip]
-    assert len(found) == 1, tooltip
-    return found[0]
+def texts(s, name):
+    """What a reader sees in the box of node ``name`` in the Stepper's static SVG."""
+    return render.shown_texts(s.svg)[f"ng-n{s.graph.node(name).id}"]
 
 
-def by_class(stepper, cls):
-    found = [w for w in all_widgets(stepper) if cls in getattr(w, "_dom_classes", ())]
-    assert len(found) == 1, cls
-    return found[0]
-
-
-def node_texts(svg, graph, name):
-    """Texts inside the <g class="node"> of the value box of ``name``."""
-    key = f"n{graph.node(name).id}"
-    for g in ET.fromstring(svg).iter(SVG + "g"):
-        if g.get("class") == "node" and g.get("id") == key:
-            return ["".join(t.itertext()) for t in g.iter(SVG + "text")]
-    raise AssertionError(f"no node {name}")
-
-
-def test_reference_example_click_by_click():
+def test_reference_example_step_by_step():
     g, (x, y, z, p) = _reference(with_inputs=True)
     s = Stepper(g)
-    G = s.graph
-    fwd, back = button(s, "Step forward"), button(s, "Step back")
-    progress = by_class(s, "nbgraph-progress")
-    picture = by_class(s, "nbgraph-svg")
-    panel = by_class(s, "nbgraph-explanation")
-
-    assert s.position == 0 and s.phase == "forward"
-    assert node_texts(s.svg, G, "p")[1] == "?"
-    assert "forward 0/2 · backward 0/5" in progress.value
-
-    fwd.click()
-    assert s.position == 1
-    assert node_texts(s.svg, G, "p")[:2] == ["p", "4"]
-    assert node_texts(s.svg, G, "g")[1] == "?"
+    assert s.position == 0 and s.phase == "forward" and s.total == 7
+    assert "?" in texts(s, "p")
+    assert s.progress_text() == "forward 0/2 · backward 0/5"
+    s.step_forward()
+    assert s.position == 1 and "4" in texts(s, "p") and "?" in texts(s, "g")
     assert s.explanation == "p = x + y = 1 + 3 = 4"
-    assert "p = x + y = 1 + 3 = 4" in panel.value
-    assert "forward 1/2 · backward 0/5" in progress.value
-
-    fwd.click()
-    assert node_texts(s.svg, G, "p")[1] == "4" and node_texts(s.svg, G, "g")[1] == "-12"
-    assert s.explanation == "g = p * z = 4 * (-3) = -12"
-    assert picture.value == s.svg[s.svg.index("<svg"):]
-
-    fwd.click()
-    assert s.phase == "backward" and node_texts(s.svg, G, "g")[-1] == "grad 1"
-    assert node_texts(s.svg, G, "x")[-1] == "grad ?"
-    for _ in range(4):
-        fwd.click()
-    assert s.position == s.total == 7
-    grads = [node_texts(s.svg, G, n)[-1] for n in "xyz"]
-    assert grads == ["grad -3", "grad -3", "grad 4"]
-    assert "forward 2/2 · backward 5/5" in progress.value
-    assert s.explanation.startswith("dg/dx = dg/dp · ∂p/∂x = -3 · 1 = -3")
-
-    # back and forth reproduces the SVG exactly
-    at_end = s.svg
-    back.click()
-    back.click()
-    fwd.click()
-    fwd.click()
-    assert s.svg == at_end
+    s.step_forward()
+    assert "-12" in texts(s, "g") and s.explanation == "g = p * z = 4 * (-3) = -12"
+    s.step_forward()
+    assert s.phase == "backward" and any("1" in t for t in texts(s, "g")[1:])
+    s.run_to_end()
+    assert s.position == s.total and s.progress_text() == "forward 2/2 · backward 5/5"
+    for name, grad in (("x", "-3"), ("y", "-3"), ("z", "4")):
+        assert any(t.endswith(grad) and "grad" in t for t in texts(s, name)), texts(s, name)
+    # (the words are explain's; here: the last step is x's gradient, -3)
+    assert s.explanation == s.graph.backward_steps[-1].explanation
+    assert s.explanation.startswith("dg/dx = dg/dp · ∂p/∂x") and "= -3 · 1 = -3" in s.explanation
 
 
-def test_round_trip_every_position():
+def test_svg_is_the_pictures_static_svg_of_each_position():
     g, _ = _reference(with_inputs=True)
     s = Stepper(g)
+    pic = render.prepare(g)
     seen = []
-    while s.position < s.total:
+    while True:
+        assert s.svg == pic.svg_at(s.position)
         seen.append(s.svg)
+        if s.position == s.total:
+            break
         s.step_forward()
-    seen.append(s.svg)
     assert len(set(seen)) == len(seen)            # every step looks different
     for p in range(s.total, -1, -1):
         s.position = p
         assert s.svg == seen[p]
 
 
-def test_buttons_past_the_ends_do_nothing():
+def test_position_is_validated_and_the_ends_hold():
     g, _ = _reference(with_inputs=True)
     s = Stepper(g)
-    start = s.svg
-    button(s, "Step back").click()
-    button(s, "Reset").click()
-    assert s.position == 0 and s.svg == start
-    button(s, "Run to end").click()
-    end = s.svg
-    button(s, "Step forward").click()
-    button(s, "Run to end").click()
-    assert s.position == s.total and s.svg == end
+    s.step_back()
+    s.reset()
+    assert s.position == 0
+    s.run_to_end()
     s.step_forward()
     assert s.position == s.total
-    with pytest.raises(ValueError):
-        s.position = s.total + 1
-    with pytest.raises(ValueError):
-        s.position = -1
+    for bad, err in ((s.total + 1, ValueError), (-1, ValueError), ("3", TypeError),
+                     (2.0, TypeError), (True, TypeError), (None, TypeError)):
+        with pytest.raises(err, match="position"):
+            s.position = bad
+        assert s.position == s.total
+    s.position = np.int64(3)                      # numpy integers are fine
+    assert s.position == 3 and type(s.position) is int
 
 
-def test_play_and_slider_drive_the_position():
+def test_position_is_a_synced_trait_and_steps_send_only_it():
     g, _ = _reference(with_inputs=True)
     s = Stepper(g)
-    assert isinstance(s.play, widgets.Play) and s.play.max == s.total
-    s.play.value = 3                              # what the frontend's Play does
-    assert s.position == 3 and s.slider.value == 3
-    s.slider.value = 5
-    assert s.position == 5 and s.play.value == 5
+    assert s.trait_metadata("position", "sync") is True
+    state = s.get_state()
+    # the heavy data goes with the widget's state, once
+    assert state["_drawing"] == render.prepare(g).svg
+    assert json.loads(state["_timeline"]) == json.loads(s._timeline)
+    assert state["_style"] == render.STYLESHEET
+    assert state["_esm"] == (STATIC / "stepper.js").read_text(encoding="utf-8")
+    assert state["_css"] == (STATIC / "stepper.css").read_text(encoding="utf-8")
+    sent = []
+    s.comm.send = lambda data=None, buffers=None, **kw: sent.append(data)
+    s.step_forward()
+    s.step_forward()
     s.step_back()
-    assert s.play.value == s.slider.value == 4
-    s.speed.value = 120
-    assert s.play.interval == 120
+    s.run_to_end()
+    assert [m["state"] for m in sent] == [{"position": p} for p in (1, 2, 1, 7)]
+    assert all(len(json.dumps(m)) < 80 for m in sent)
+    # a step made in the page arrives as a state update
+    s.set_state({"position": 4})
+    assert s.position == 4 and s.svg == render.prepare(g).svg_at(4)
+    with pytest.raises(ValueError):
+        s.set_state({"position": 99})
+    assert s.position == 4
 
 
-def test_1000_random_clicks_keep_a_consistent_state():
+def test_timeline_json_sent_to_the_page_follows_the_contract():
+    g, _ = _reference(with_inputs=True)
+    s = Stepper(g)
+    tl = json.loads(s._timeline)
+    assert (tl["F"], tl["B"], tl["total"]) == (2, 5, 7)
+    for key in ("active", "flow", "heads", "texts"):
+        assert len(tl[key]) == tl["total"] + 1
+    ids = set(re.findall(r'<g id="([^"]+)"', s._drawing.replace("&#45;", "-")))
+    assert {u["id"] for u in tl["units"]} <= ids
+    assert tl["texts"][0] == s.explanation        # s is at position 0
+    assert tl["texts"][1:] == [st.explanation for st in s.graph.forward_steps + s.graph.backward_steps]
+
+
+def test_1000_random_moves_keep_a_consistent_state():
     g, leaves = _reference(with_inputs=True)
     before = [t.grad.copy() for t in leaves]
     s = Stepper(g)
-    buttons = {tip: button(s, tip) for tip in ("Reset", "Step back", "Step forward", "Run to end")}
     rng = random.Random(1234)
     svgs = {}
     expected = 0
     for _ in range(1000):
-        choice = rng.choice(list(buttons) + ["play", "slider"])
-        if choice == "Reset":
+        choice = rng.choice(["reset", "back", "forward", "end", "set", "page"])
+        if choice == "reset":
+            s.reset()
             expected = 0
-        elif choice == "Step back":
+        elif choice == "back":
+            s.step_back()
             expected = max(0, expected - 1)
-        elif choice == "Step forward":
+        elif choice == "forward":
+            s.step_forward()
             expected = min(s.total, expected + 1)
-        elif choice == "Run to end":
+        elif choice == "end":
+            s.run_to_end()
             expected = s.total
-        if choice == "play":
+        elif choice == "set":
             expected = rng.randint(0, s.total)
-            s.play.value = expected
-        elif choice == "slider":
-            expected = rng.randint(0, s.total)
-            s.slider.value = expected
+            s.position = expected
         else:
-            buttons[choice].click()
+            expected = rng.randint(0, s.total)
+            s.set_state({"position": expected})
         assert s.position == expected
-        assert s.play.value == s.slider.value == expected
         assert s.phase == ("forward" if expected <= 2 else "backward")
         svgs.setdefault(expected, s.svg)
         assert s.svg == svgs[expected]            # state is a function of position
-        assert buttons["Step back"].disabled == (expected == 0)
-        assert buttons["Step forward"].disabled == (expected == s.total)
     assert len(svgs) == s.total + 1
-    # the user's tensors never changed
-    for t, b in zip(leaves, before):
+    for t, b in zip(leaves, before):              # the user's tensors never changed
         assert np.array_equal(t.grad, b)
-    assert all(float(t.grad) == 0.0 for t in leaves)
 
 
 def test_user_grads_are_untouched_after_backward():
     g, (x, y, z, p) = _reference(with_inputs=True)
     g.backward()
-    grads = [float(t.grad) for t in (x, y, z)]
     s = Stepper(g)
     s.run_to_end()
     s.reset()
-    assert [float(t.grad) for t in (x, y, z)] == grads == [-3.0, -3.0, 4.0]
+    assert [float(t.grad) for t in (x, y, z)] == [-3.0, -3.0, 4.0]
 
 
 def test_layout_runs_exactly_once_per_stepper(monkeypatch):
     calls = []
-    real = render._run_layout_program
+    real = render.layout.run_layout_program
 
     def counting(*a, **k):
         calls.append(1)
         return real(*a, **k)
 
-    monkeypatch.setattr(render, "_run_layout_program", counting)
+    monkeypatch.setattr(render.layout, "run_layout_program", counting)
     g, _ = _reference(with_inputs=True)
     s = Stepper(g)
     for _ in range(3):
         s.run_to_end()
         while s.position:
             s.step_back()
-        s.play.value = 4
+        s.position = 4
         s._repr_mimebundle_()
     assert len(calls) == 1
     Stepper(g, color_by="grad").run_to_end()
     assert len(calls) == 2
 
 
-def test_mimebundle_has_svg_widget_view_and_text():
-    g, _ = _reference(with_inputs=True)
-    s = Stepper(g)
-    s.step_forward()
-    bundle = s._repr_mimebundle_()
-    assert bundle["image/svg+xml"] == s.svg
-    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == s.model_id
-    assert "forward 1/2" in bundle["text/plain"]
-    ET.fromstring(bundle["image/svg+xml"])
+def test_mimebundle_has_widget_view_static_svg_and_deterministic_text():
+    def bundle():
+        g, _ = _reference(with_inputs=True)
+        s = Stepper(g)
+        s.step_forward()
+        data, _meta = s._repr_mimebundle_()
+        return s, data
+
+    s, data = bundle()
+    assert data["image/svg+xml"] == s.svg
+    ET.fromstring(data["image/svg+xml"])
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == s.model_id
+    assert data["text/plain"] == "<nbgraph Stepper: 5 nodes, forward 1/2 · backward 0/5, output g>"
+    assert not re.search(r"0x[0-9a-f]{6,}", data["text/plain"])
+    _, again = bundle()
+    assert again["text/plain"] == data["text/plain"]
+    assert again["image/svg+xml"] == data["image/svg+xml"]
 
 
 def test_explanation_of_a_node_used_twice_shows_both_uses_and_the_sum():
@@ -228,7 +223,7 @@ def test_explanation_of_a_node_used_twice_shows_both_uses_and_the_sum():
     text = s.explanation
     assert "input 1" in text and "input 2" in text
     assert "2 times" in text and "= 3 + 3 = 6" in text
-    assert "= 3 + 3 = 6" in by_class(s, "nbgraph-explanation").value
+    assert json.loads(s._timeline)["texts"][-1] == text
 
 
 def test_stepper_accepts_graph_and_color_by_grad():
@@ -237,17 +232,48 @@ def test_stepper_accepts_graph_and_color_by_grad():
     s = Stepper(G, color_by="grad")
     assert s.graph is G
     s.run_to_end()
-    assert "largest |grad|" in s.svg
-    with pytest.raises(TypeError):
+    assert "ng-gbin-" in s.svg
+    with pytest.raises(TypeError, match="ng.Stepper"):
         Stepper(42)
 
 
-def test_stepper_tooltips_and_classes():
+def test_save_drawing_and_self_contained_page(tmp_path):
     g, _ = _reference(with_inputs=True)
     s = Stepper(g)
-    tips = sorted(w.tooltip for w in all_widgets(s) if isinstance(w, widgets.Button))
-    assert tips == ["Reset", "Run to end", "Step back", "Step forward"]
-    for cls in ("nbgraph-progress", "nbgraph-svg", "nbgraph-explanation"):
-        assert isinstance(by_class(s, cls), widgets.HTML)
-    assert any(isinstance(w, widgets.Play) for w in all_widgets(s))
-    assert repr(s).startswith("<nbgraph Stepper")
+    s.position = 3
+    s.save(tmp_path / "s.svg")
+    assert (tmp_path / "s.svg").read_text(encoding="utf-8") == s.svg
+    assert s.drawing().svg == s.svg
+    page = Path(s.save_html(tmp_path / "s.html")).read_text(encoding="utf-8")
+    assert "function mount(" in page and "export " not in page.split("<script type=\"module\">")[1]
+    assert "http://" not in page.replace("http://www.w3.org/", "") and "https://" not in page
+
+
+def test_page_html_keeps_hostile_text_inside_its_json():
+    hostile = '</script><img src=x onerror="window.__pwned=1"><!--'
+    data = {"svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+            "timeline": json.dumps({"F": 0, "B": 0, "total": 0, "units": [{"id": "a", "name": hostile}],
+                                    "active": [None], "flow": [[]], "heads": [hostile],
+                                    "texts": [hostile]}),
+            "stylesheet": "", "position": 0}
+    html = page_html(data, title=hostile)
+    assert "<img src=x" not in html and html.count("</script>") == 2
+    blob = html.split('id="nbgraph-data">')[1].split("</script>")[0]
+    assert json.loads(json.loads(blob)["timeline"])["heads"] == [hostile]
+
+
+def test_wheel_carries_the_front_end_files(tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "nbgraph", src / "nbgraph",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (REPO / name).exists():
+            shutil.copy(REPO / name, src / name)
+    out = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)],
+                   check=True, timeout=300)
+    wheel, = out.glob("nbgraph-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for f in ("nbgraph/static/stepper.js", "nbgraph/static/stepper.css", "nbgraph/render/style.css"):
+        assert f in names, f"{f} missing from {wheel.name}: {sorted(names)}"
+    assert zipfile.ZipFile(wheel).read("nbgraph/static/stepper.js") == (STATIC / "stepper.js").read_bytes()
