@@ -675,8 +675,17 @@ def test_interrupting_the_kernel_returns_the_history_marked_interrupted(kernel):
     log = []
     fit_id = kc.execute(FIT_CELL)
     _wait_iopub(kc, deadline, _is_progress, log)
-    km.interrupt_kernel()
-    _wait_iopub(kc, deadline, _idle_after(fit_id), log)
+    # A SIGINT that lands inside ipykernel's own message handling (the dashboard
+    # sends widget updates all the time) can be absorbed there, as it can for a
+    # user, who then presses Interrupt again: so does this test, at most 3 times.
+    for attempt in range(3):
+        km.interrupt_kernel()
+        try:
+            _wait_iopub(kc, min(deadline, time.monotonic() + 20), _idle_after(fit_id), log)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     errors = [m["content"] for m in log if m["msg_type"] == "error"]
     assert not errors, errors
     result = _text_of(log, fit_id).split()
