@@ -17,6 +17,7 @@ widgets, training) is built on the handful of names defined here.
 
 import contextlib
 import functools
+import heapq
 import itertools
 import numbers
 import operator
@@ -48,8 +49,23 @@ _grad_enabled = True
 _scope_path = ""
 _anomaly = False
 _ids = itertools.count()
+_new = object.__new__
 _F64 = np.dtype(np.float64)
-_creation_number = operator.attrgetter("_id")
+
+# numpy reports a NaN or Inf with a RuntimeWarning that would point into this
+# file; the drawing and first_nonfinite() say it better. So the engine's own
+# numpy calls run with floating-point warnings off (the user's own calls keep
+# theirs). `with np.errstate(...)` costs ~1 µs, more than many ops; on numpy 2
+# it is one context variable, set and reset here directly for ~0.2 µs.
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _fp_errors
+    with np.errstate(all="ignore"):
+        _FP_QUIET = _fp_errors.get()
+except ImportError:                         # numpy 1.x: the same two calls, via np.seterr
+    class _fp_errors:
+        set = staticmethod(lambda quiet: np.seterr(**quiet))
+        reset = staticmethod(lambda before: np.seterr(**before))
+    _FP_QUIET = {"all": "ignore"}
 
 
 @contextlib.contextmanager
@@ -144,9 +160,10 @@ class _each:
 def _sum_to(g, shape):
     """Undo broadcasting: sum ``g`` over the axes that were stretched to reach it."""
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
-    g = g.sum(axis=axes, keepdims=True) if axes else g
-    return g.reshape(shape) if lead else g
+    if lead:                    # axes added in front
+        g = g.sum(axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=stretched, keepdims=True) if stretched else g
 
 
 def _keep(x, a, axis, keepdims):
@@ -263,19 +280,19 @@ def _concat_vjp(g, out, *xs, axis=0, k):
 # name, symbol, formula, local derivative text per input,
 # forward, then one vector-Jacobian product per input
 _entry("add", "+", "{0} + {1}", ("1", "1"),
-       lambda a, b: a + b,
+       operator.add,
        lambda g, out, a, b: g,
        lambda g, out, a, b: g)
 _entry("sub", "-", "{0} - {1}", ("1", "-1"),
-       lambda a, b: a - b,
+       operator.sub,
        lambda g, out, a, b: g,
        lambda g, out, a, b: -g)
 _entry("mul", "*", "{0} * {1}", ("{1}", "{0}"),
-       lambda a, b: a * b,
+       operator.mul,
        lambda g, out, a, b: g * b,
        lambda g, out, a, b: g * a)
 _entry("div", "/", "{0} / {1}", ("1 / {1}", "-{0} / {1}²"),
-       lambda a, b: a / b,
+       operator.truediv,
        lambda g, out, a, b: g / b,
        lambda g, out, a, b: -g * out / b)        # = -g a / b², as PyTorch: no b² to under/overflow
 _entry("pow", "^", "{0}^{exponent}", ("{exponent} * {0}^({exponent} - 1)",),
@@ -286,10 +303,10 @@ _entry("pow_t", "^", "{0}^{1}", ("{1} * {0}^({1} - 1)", "{0}^{1} * log({0})"),
        _pow_t_vjp_a,
        _pow_t_vjp_b)
 _entry("neg", "−", "-{0}", ("-1",),
-       lambda a: -a,
+       operator.neg,
        lambda g, out, a: -g)
 _entry("matmul", "@", "{0} @ {1}", ("(upstream) @ {1}ᵀ", "{0}ᵀ @ (upstream)"),
-       lambda a, b: a @ b,
+       operator.matmul,
        _matmul_vjp_a,
        _matmul_vjp_b)
 _entry("sum", "Σ", "sum({0}{p})", ("1",),
@@ -321,7 +338,7 @@ _entry("sigmoid", "σ", "σ({0})", ("σ({0}) (1 - σ({0}))",),
        lambda g, out, a: g * out * (1.0 - out))
 _entry("relu", "relu", "relu({0})", ("1 if {0} > 0 else 0",),
        lambda a: np.maximum(a, 0.0),
-       lambda g, out, a: g * ~(a <= 0))      # 0 at a <= 0; NaN lets g through (as PyTorch)
+       lambda g, out, a: np.where(a <= 0, 0.0, g))      # NaN lets g through (as PyTorch)
 _entry("softmax", "softmax", "softmax({0}{p})", ("s (δ - s)",),
        _softmax,
        lambda g, out, a, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True)))
@@ -371,11 +388,13 @@ def _as_array(data, what="tensor data", copy=True):
 
 def _const(value):
     """Wrap a Python number or numpy array that meets a Tensor in an op."""
-    if type(value) is float or type(value) is int:
+    if type(value) is np.ndarray and value.dtype is _F64:
+        data = value            # no copy: the graph snapshots values when drawn
+    elif type(value) is float or type(value) is int:
         data = np.array(value, dtype=np.float64)
-    else:                       # no copy: the graph snapshots values when drawn
+    else:
         data = _as_array(value, "a constant in an operation", copy=False)
-    t = Tensor.__new__(Tensor)
+    t = _new(Tensor)
     t.data, t._grad, t.name, t.requires_grad, t.kind = data, None, None, False, "const"
     t.scope, t._op, t._inputs, t._params, t._id = _scope_path, None, (), None, next(_ids)
     return t
@@ -390,7 +409,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "_grad", "name", "requires_grad", "kind", "scope",
-                 "_op", "_inputs", "_params", "_id", "__weakref__")
+                 "_op", "_inputs", "_xs", "_params", "_id", "__weakref__")
     __array_ufunc__ = None      # `ndarray * tensor` must come to us, not numpy
     __array_priority__ = 1000
 
@@ -569,12 +588,15 @@ class Tensor:
                     f"backward() on {self.label()}: grad has shape {seed.shape} but the "
                     f"tensor has shape {self.shape}")
         grads = backprop([self], [seed])          # computes everything first ...
-        with np.errstate(all="ignore"):
+        quiet = _fp_errors.set(_FP_QUIET)
+        try:
             for t, g in grads.items():            # ... then writes: all or nothing
                 if t._grad is not None:
                     t._grad = t._grad + g
                 else:   # a leaf gets its own array: one op's VJP may hand the same one to two inputs
                     t._grad = g if t._op is not None else g.copy()
+        finally:
+            _fp_errors.reset(quiet)
 
 
 def _index(index):
@@ -669,31 +691,41 @@ def apply(name, *args, **params):
         inputs.append(a)
         datas.append(a.data)
         needs_grad = needs_grad or a.requires_grad
+    quiet = _fp_errors.set(_FP_QUIET)
     try:
-        with np.errstate(all="ignore"):     # NaN/Inf show in the drawing; no numpy warning from here
-            data = op.forward(*datas, **params) if params else op.forward(*datas)
+        data = op.forward(*datas, **params) if params else op.forward(*datas)
     except (ValueError, IndexError, TypeError) as err:
-        shapes = ", ".join(f"{t.label()} {t.shape}" for t in inputs)
-        where_ = f" in scope {_scope_path!r}" if _scope_path else ""
-        if name == "matmul" and min(len(d.shape) for d in datas) >= 1:
-            a, b = datas
-            err = (f"the last axis of the left ({a.shape[-1]}) must equal the "
-                   f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the right "
-                   f"({b.shape[0] if b.ndim == 1 else b.shape[-2]})")
-        raise ShapeError(f"{name} ({op.symbol}){where_} cannot combine {shapes}: {err}") from None
+        raise _shape_error(op, inputs, err) from None
+    finally:
+        _fp_errors.reset(quiet)
     if type(data) is not np.ndarray or data.dtype is not _F64:
         data = np.asarray(data, dtype=np.float64)
-    out = Tensor.__new__(Tensor)
-    out.data, out._grad, out.name, out.scope = data, None, None, _scope_path
-    out.kind, out._id = "op", next(_ids)
+    out = _new(Tensor)
+    out.data = data
+    out._grad = out.name = None
+    out.scope = _scope_path
+    out.kind = "op"
+    out._id = next(_ids)
     if _grad_enabled:
         out.requires_grad = needs_grad
-        out._op, out._inputs, out._params = op, tuple(inputs), params or None
+        # the input arrays as the forward saw them: what the VJPs are given
+        out._op, out._inputs, out._xs, out._params = op, tuple(inputs), datas, params or None
     else:
         out.requires_grad, out._op, out._inputs, out._params = False, None, (), None
     if _anomaly and not np.isfinite(data).all():
         _raise_nonfinite(f"{name} ({op.symbol}) produced {_bad(data)}", inputs)
     return out
+
+
+def _shape_error(op, inputs, err):
+    shapes = ", ".join(f"{t.label()} {t.shape}" for t in inputs)
+    where_ = f" in scope {_scope_path!r}" if _scope_path else ""
+    if op.name == "matmul" and min(t.ndim for t in inputs) >= 1:
+        a, b = inputs
+        err = (f"the last axis of the left ({a.shape[-1]}) must equal the "
+               f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the right "
+               f"({b.shape[0] if b.ndim == 1 else b.shape[-2]})")
+    return ShapeError(f"{op.name} ({op.symbol}){where_} cannot combine {shapes}: {err}")
 
 
 def _bad(a):
@@ -738,44 +770,50 @@ def vjp(t, g, only=None):
 
     One entry per input: None for inputs that need no gradient (or, with
     ``only=k``, for every input but k). Broadcasting is undone, so each
-    gradient has its input's shape.
+    gradient has its input's shape. (``backprop`` does the same inline.)
     """
-    op, ins = t._op, t._inputs
-    fns = op.vjp
-    if type(fns) is tuple and len(fns) != len(ins):
-        raise ShapeError(f"{op.name} ({op.symbol}) has {len(fns)} VJP function(s) but was "
-                         f"applied to {len(ins)} input(s): give one VJP per input")
-    xs = [i.data for i in ins]
-    params = t._params or {}
+    fns, ins, xs, params = _vjps(t), t._inputs, t._xs, t._params
     out = []
     for k, inp in enumerate(ins):
         if not inp.requires_grad or (only is not None and k != only):
             out.append(None)
             continue
-        gi = fns[k](g, t.data, *xs, **params)
-        if type(gi) is not np.ndarray:
-            if isinstance(gi, (tuple, list)):
-                raise ShapeError(
-                    f"the VJP of {op.name} ({op.symbol}) for input {k} ({inp.label()}, shape "
-                    f"{inp.shape}) returned a {type(gi).__name__} of {len(gi)}; a VJP returns "
-                    "one array, the gradient of its own input")
-            gi = np.asarray(gi, dtype=np.float64)   # numpy turns 0-d results into scalars
-        if gi.shape != inp.data.shape:
-            gi = _broadcast_back(gi, t, k, inp)
+        gi = fns[k](g, t.data, *xs, **params) if params else fns[k](g, t.data, *xs)
+        if type(gi) is not np.ndarray or gi.shape != inp.data.shape:
+            gi = _checked(gi, t, k, inp)
         out.append(gi)
     return out
 
 
-def _broadcast_back(gi, t, k, inp):
-    """Sum a gradient shaped like the output back to its input's shape, but
-    only where the forward really broadcast that input; anything else is a
-    wrong VJP and an error that names it."""
-    shape, out_shape = inp.data.shape, t.data.shape
+def _vjps(t):
+    """The op's VJP functions, one per input of ``t``."""
+    fns, n = t._op.vjp, len(t._inputs)
+    if type(fns) is tuple and len(fns) != n:
+        raise ShapeError(f"{t._op.name} ({t._op.symbol}) has {len(fns)} VJP function(s) but was "
+                         f"applied to {n} input(s): give one VJP per input")
+    return fns
+
+
+def _checked(gi, t, k, inp):
+    """A VJP result that is not an array of its input's shape: a 0-d numpy
+    scalar becomes an array; a gradient shaped like the output is summed back
+    over the axes the forward really broadcast; anything else is a wrong VJP
+    and an error that names it."""
+    op, shape, out_shape = t._op, inp.data.shape, t.data.shape
+    if type(gi) is not np.ndarray:
+        if isinstance(gi, (tuple, list)):
+            raise ShapeError(
+                f"the VJP of {op.name} ({op.symbol}) for input {k} ({inp.label()}, shape "
+                f"{shape}) returned a {type(gi).__name__} of {len(gi)}; a VJP returns "
+                "one array, the gradient of its own input")
+        gi = np.asarray(gi, dtype=np.float64)   # numpy turns 0-d results into scalars
+        if gi.shape == shape:
+            return gi
     if gi.shape == out_shape and len(shape) <= len(out_shape) and all(
             n == 1 or n == m for n, m in zip(shape[::-1], out_shape[::-1])):
         return _sum_to(gi, shape)
     raise ShapeError(
-        f"the VJP of {t._op.name} ({t._op.symbol}) for input {k} ({inp.label()}) returned a "
+        f"the VJP of {op.name} ({op.symbol}) for input {k} ({inp.label()}) returned a "
         f"gradient of shape {gi.shape}, but that input has shape {shape} "
         f"(and the op's output {out_shape}): it must return the input's shape")
 
@@ -787,37 +825,42 @@ def backprop(roots, seeds, record=None):
     every chain-rule product as it is made; the graph IR uses it to build the
     step-by-step explanation from this very code.
     """
-    # A tensor is always made after its inputs, so sorting by creation number
-    # (newest first) visits every tensor after all the tensors that use it:
-    # by then its gradient has received every contribution.
-    seen, todo = set(roots), list(roots)
-    while todo:
-        for inp in todo.pop()._inputs:
-            if inp.requires_grad and inp not in seen:
-                seen.add(inp)
-                todo.append(inp)
-    with np.errstate(all="ignore"):      # NaN/Inf show in the drawing; no numpy warning from here
-        return _sweep(roots, seeds, seen, record)
-
-
-def _sweep(roots, seeds, seen, record):
     grads = {}
     for r, s in zip(roots, seeds):
         grads[r] = s if r not in grads else grads[r] + s
-    get, anomaly = grads.get, _anomaly
-    for t in sorted(seen, key=_creation_number, reverse=True):
-        g = get(t)
-        if g is None or t._op is None:
-            continue
-        for k, gi in enumerate(vjp(t, g)):
-            if gi is None:
-                continue
-            inp = t._inputs[k]
-            if anomaly and not np.isfinite(gi).all():
-                _raise_nonfinite(f"the gradient flowing from {t._op.name} ({t._op.symbol}) "
-                                 f"into {inp.label()} is {_bad(gi)}", t._inputs)
-            if record is not None:
-                record(t, k, inp, g, gi)
-            prev = get(inp)
-            grads[inp] = gi if prev is None else prev + gi
+    # Newest first: a tensor is always made after its inputs, so by the time it
+    # comes off the heap every tensor that uses it has passed its gradient on.
+    # (Creation numbers are unique: the heap never compares two tensors.)
+    heap = [(-r._id, r) for r in grads if r._op is not None]
+    heapq.heapify(heap)
+    pop, push, get, anomaly = heapq.heappop, heapq.heappush, grads.get, _anomaly
+    quiet = _fp_errors.set(_FP_QUIET)
+    try:
+        while heap:
+            t = pop(heap)[1]
+            g, ins, xs, params = grads[t], t._inputs, t._xs, t._params
+            fns = t._op.vjp
+            if type(fns) is tuple and len(fns) != len(ins):
+                _vjps(t)                          # raises the error that says so
+            for k, inp in enumerate(ins):
+                if not inp.requires_grad:
+                    continue
+                # the same call and check as vjp() above, inline: this loop is the hot path
+                gi = fns[k](g, t.data, *xs, **params) if params else fns[k](g, t.data, *xs)
+                if type(gi) is not np.ndarray or gi.shape != inp.data.shape:
+                    gi = _checked(gi, t, k, inp)
+                if anomaly and not np.isfinite(gi).all():
+                    _raise_nonfinite(f"the gradient flowing from {t._op.name} ({t._op.symbol}) "
+                                     f"into {inp.label()} is {_bad(gi)}", ins)
+                if record is not None:
+                    record(t, k, inp, g, gi)
+                prev = get(inp)
+                if prev is None:
+                    grads[inp] = gi
+                    if inp._op is not None:
+                        push(heap, (-inp._id, inp))
+                else:
+                    grads[inp] = prev + gi
+    finally:
+        _fp_errors.reset(quiet)
     return grads
