@@ -161,9 +161,9 @@ def _sum_to(g, shape):
     """Undo broadcasting: sum ``g`` over the axes that were stretched to reach it."""
     lead = g.ndim - len(shape)
     if lead:                    # axes added in front
-        g = g.sum(axis=tuple(range(lead)))
+        g = np.add.reduce(g, axis=tuple(range(lead)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    return g.sum(axis=stretched, keepdims=True) if stretched else g
+    return np.add.reduce(g, axis=stretched, keepdims=True) if stretched else g
 
 
 def _keep(x, a, axis, keepdims):
