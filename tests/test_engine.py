@@ -586,3 +586,11 @@ def test_log_of_a_negative_steps_without_warnings():
     steps = G.backward_steps
     assert np.isnan(float(y)) and len(steps) == 3 and float(steps[-1].value) == -1.5
     assert all(isinstance(s.explanation, str) for s in G.forward_steps + steps)
+
+
+def test_gradcheck_of_a_nan_gives_a_report_without_numpy_warnings():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        report = ng.gradcheck(lambda t: (t.log() * np.inf).sum(), np.array([-1.0, 2.0]))
+    assert not report.ok
