@@ -9,8 +9,19 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nbgraph as ng
+from nbgraph import engine
 from nbgraph.engine import OPS
 from nbgraph.examples import reference
+
+
+@pytest.fixture(autouse=True)
+def _forget_custom_ops():
+    """Ops a test defines with ng.define_op leave the table afterwards: other
+    test files enumerate every op."""
+    before, defined = dict(OPS), dict(engine._DEFINED_BY)
+    yield
+    OPS.clear(), OPS.update(before)
+    engine._DEFINED_BY.clear(), engine._DEFINED_BY.update(defined)
 
 
 def test_reference_example_values_and_gradients():
