@@ -16,9 +16,12 @@ widgets, training) is built on the handful of names defined here.
 """
 
 import contextlib
+import functools
+import heapq
 import itertools
 import numbers
 import operator
+import sys
 
 import numpy as np
 
@@ -46,8 +49,23 @@ _grad_enabled = True
 _scope_path = ""
 _anomaly = False
 _ids = itertools.count()
+_new = object.__new__
 _F64 = np.dtype(np.float64)
-_creation_number = operator.attrgetter("_id")
+
+# numpy reports a NaN or Inf with a RuntimeWarning that would point into this
+# file; the drawing and first_nonfinite() say it better. So the engine's own
+# numpy calls run with floating-point warnings off (the user's own calls keep
+# theirs). `with np.errstate(...)` costs ~1 µs, more than many ops; on numpy 2
+# it is one context variable, set and reset here directly for ~0.2 µs.
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _fp_errors
+    with np.errstate(all="ignore"):
+        _FP_QUIET = _fp_errors.get()
+except ImportError:                         # numpy 1.x: the same two calls, via np.seterr
+    class _fp_errors:
+        set = staticmethod(lambda quiet: np.seterr(**quiet))
+        reset = staticmethod(lambda before: np.seterr(**before))
+    _FP_QUIET = {"all": "ignore"}
 
 
 @contextlib.contextmanager
@@ -96,11 +114,13 @@ class Op:
     """One operation: forward, vector-Jacobian products and formula text.
 
     ``forward(*arrays, **params) -> array``.
-    ``vjp``: one function per input, ``(g, out, *arrays, **params) -> array``:
-    given g = dL/d(out), the gradient dL/d(that input). Only the inputs that
-    need a gradient get their function called. (Ops that take any number of
-    inputs, ``concat`` and ``stack``, have one function ``(k, g, out, *arrays,
-    **params)`` for input k.)
+    ``vjp``: one function per input, ``vjp[k](g, out, *arrays, **params)``:
+    given g = dL/d(out), it returns one array, dL/d(input k), shaped like
+    input k (or like ``out`` where input k was broadcast to the output's shape:
+    the engine sums those axes back). Only the inputs that need a gradient get
+    their function called. Every VJP is called this way; ``concat`` and
+    ``stack``, which take any number of inputs, make input k's function with
+    ``_each``.
     ``formula``: how the forward reads, with ``{0}``, ``{1}``... for the
     inputs, ``{all}`` for all of them, ``{p}`` for the parameters.
     ``local``: per input, the local derivative d(out)/d(input) as text.
@@ -120,34 +140,50 @@ class Op:
 OPS = {}
 
 
-_VARIADIC = {"concat", "stack"}
-
-
 def _entry(name, symbol, formula, local, forward, *vjp):
-    OPS[name] = Op(name, symbol, forward, vjp[0] if name in _VARIADIC else vjp, formula, local)
+    OPS[name] = Op(name, symbol, forward, vjp[0] if isinstance(vjp[0], _each) else vjp, formula, local)
+
+
+class _each:
+    """The VJPs of an op with any number of inputs: ``[k]`` gives input k's
+    function, which calls ``fn(g, out, *arrays, k=k, **params)``."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __getitem__(self, k):
+        return functools.partial(self.fn, k=k)
 
 
 def _sum_to(g, shape):
     """Undo broadcasting: sum ``g`` over the axes that were stretched to reach it."""
-    while g.ndim > len(shape):
-        g = g.sum(axis=0)
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    return g.sum(axis=axes, keepdims=True) if axes else g
+    lead = g.ndim - len(shape)
+    if lead:                    # axes added in front
+        g = np.add.reduce(g, axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return np.add.reduce(g, axis=stretched, keepdims=True) if stretched else g
+
+
+def _keep(x, a, axis, keepdims):
+    """Put the axes a reduction removed back in, as length 1, so ``x`` broadcasts against ``a``."""
+    if axis is None or keepdims or a.ndim == 0:
+        return x
+    return np.expand_dims(x, axis)
 
 
 def _expand(g, a, axis, keepdims):
     """Spread a reduced gradient back over every element of the input ``a``."""
     out = np.empty(a.shape)
-    if axis is None and not keepdims:   # a full reduction: g is one number
-        out.fill(g)
-        return out
-    if axis is not None and not keepdims:
-        kept = list(a.shape)
-        for ax in (axis if isinstance(axis, tuple) else (axis,)):
-            kept[ax] = 1
-        g = g.reshape(kept)
-    out[...] = g
+    out[...] = _keep(g, a, axis, keepdims)
     return out
+
+
+def _mean(a, axis=None, keepdims=False):
+    s = a.sum(axis=axis, keepdims=keepdims)
+    # sum / count, as np.mean computes it, but an empty slice is NaN without numpy's warning
+    return s / (a.size / s.size) if s.size else s
 
 
 def _swap(m):
@@ -156,36 +192,78 @@ def _swap(m):
 
 def _matmul_vjp_a(g, out, a, b):
     if a.ndim == 1:             # vector @ ...: dL/da = b @ g (over b's columns)
-        return b * g if b.ndim == 1 else (np.expand_dims(g, -2) @ _swap(b))[..., 0, :]
-    if b.ndim == 1:             # matrix @ vector
-        return np.expand_dims(g, -1) * b
-    return g @ _swap(b)
+        ga = b * g if b.ndim == 1 else (np.expand_dims(g, -2) @ _swap(b))[..., 0, :]
+    elif b.ndim == 1:           # matrix @ vector
+        ga = np.expand_dims(g, -1) * b
+    else:
+        ga = g @ _swap(b)
+    # batch axes that a was broadcast along are summed back
+    return ga if ga.shape == a.shape else _sum_to(ga, a.shape)
 
 
 def _matmul_vjp_b(g, out, a, b):
     if b.ndim == 1:             # ... @ vector: dL/db = aᵀ @ g
-        return a * g if a.ndim == 1 else (_swap(a) @ np.expand_dims(g, -1))[..., 0]
-    if a.ndim == 1:             # vector @ matrix
-        return np.expand_dims(a, -1) * np.expand_dims(g, -2)
-    return _swap(a) @ g
+        gb = a * g if a.ndim == 1 else (_swap(a) @ np.expand_dims(g, -1))[..., 0]
+    elif a.ndim == 1:           # vector @ matrix
+        gb = np.expand_dims(a, -1) * np.expand_dims(g, -2)
+    else:
+        gb = _swap(a) @ g
+    return gb if gb.shape == b.shape else _sum_to(gb, b.shape)
 
 
 def _max_vjp(g, out, a, axis=None, keepdims=False):
-    # The gradient goes to the maximum; ties share it equally.
-    o = out if (axis is None or keepdims) else np.expand_dims(out, axis)
-    mask = a == o
+    # The gradient goes to the maximum; tied maxima share it equally (as torch.amax).
+    mask = a == _keep(out, a, axis, keepdims)
     share = mask / mask.sum(axis=axis, keepdims=True)
     return share * _expand(g, a, axis, keepdims)
 
 
 def _softmax(a, axis=-1):
+    if a.size == 0:
+        return a.copy()
     e = np.exp(a - a.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def _log_softmax(a, axis=-1):
+    if a.size == 0:
+        return a.copy()
     s = a - a.max(axis=axis, keepdims=True)
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+
+def _sigmoid(a):
+    # 1 / (1 + e^-a) for a >= 0, e^a / (1 + e^a) below: never overflows, and
+    # keeps full precision in the left tail (log(sigmoid(-40)) is -40, not -inf).
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0, e) / (1.0 + e)
+
+
+def _pow_vjp(g, out, a, exponent):
+    if exponent == 0:           # a^0 = 1 everywhere: no slope, even at a = 0 (as PyTorch)
+        return g * 0.0
+    return g * (exponent * _pow(a, exponent - 1))     # this order: PyTorch's overflow point
+
+
+def _pow(a, exponent):
+    # PyTorch computes a^-0.5 as 1 / sqrt(a) (as numpy does a^0.5 as sqrt(a)):
+    # the same numbers, except -inf at a = -0.0 where pow() gives +inf.
+    return 1.0 / np.sqrt(a) if exponent == -0.5 else a ** exponent
+
+
+def _pow_t_vjp_a(g, out, a, b):
+    return g * np.where(b == 0, 0.0, b * a ** (b - 1))
+
+
+def _pow_t_vjp_b(g, out, a, b):
+    # d(a^b)/db = a^b log(a); PyTorch takes 0 where a = 0 and b >= 0 (the limit from a > 0)
+    return g * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
+
+
+def _transpose_vjp(g, out, a, axes=None):
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort([ax % a.ndim for ax in axes]))   # negative axes too
 
 
 def _getitem_vjp(g, out, a, index):
@@ -194,7 +272,7 @@ def _getitem_vjp(g, out, a, index):
     return ga
 
 
-def _concat_vjp(k, g, out, *xs, axis=0):
+def _concat_vjp(g, out, *xs, axis=0, k):
     start = sum(x.shape[axis] for x in xs[:k])
     return np.take(g, range(start, start + xs[k].shape[axis]), axis=axis)
 
@@ -202,41 +280,41 @@ def _concat_vjp(k, g, out, *xs, axis=0):
 # name, symbol, formula, local derivative text per input,
 # forward, then one vector-Jacobian product per input
 _entry("add", "+", "{0} + {1}", ("1", "1"),
-       lambda a, b: a + b,
+       operator.add,
        lambda g, out, a, b: g,
        lambda g, out, a, b: g)
 _entry("sub", "-", "{0} - {1}", ("1", "-1"),
-       lambda a, b: a - b,
+       operator.sub,
        lambda g, out, a, b: g,
        lambda g, out, a, b: -g)
 _entry("mul", "*", "{0} * {1}", ("{1}", "{0}"),
-       lambda a, b: a * b,
+       operator.mul,
        lambda g, out, a, b: g * b,
        lambda g, out, a, b: g * a)
 _entry("div", "/", "{0} / {1}", ("1 / {1}", "-{0} / {1}²"),
-       lambda a, b: a / b,
+       operator.truediv,
        lambda g, out, a, b: g / b,
-       lambda g, out, a, b: -g * out / b)
+       lambda g, out, a, b: -g * out / b)        # = -g a / b², as PyTorch: no b² to under/overflow
 _entry("pow", "^", "{0}^{exponent}", ("{exponent} * {0}^({exponent} - 1)",),
-       lambda a, exponent: a ** exponent,
-       lambda g, out, a, exponent: g * exponent * a ** (exponent - 1))
+       _pow,
+       _pow_vjp)
 _entry("pow_t", "^", "{0}^{1}", ("{1} * {0}^({1} - 1)", "{0}^{1} * log({0})"),
        lambda a, b: a ** b,
-       lambda g, out, a, b: g * b * a ** (b - 1),
-       lambda g, out, a, b: g * out * np.log(np.where(a > 0, a, 1.0)))
+       _pow_t_vjp_a,
+       _pow_t_vjp_b)
 _entry("neg", "−", "-{0}", ("-1",),
-       lambda a: -a,
+       operator.neg,
        lambda g, out, a: -g)
 _entry("matmul", "@", "{0} @ {1}", ("(upstream) @ {1}ᵀ", "{0}ᵀ @ (upstream)"),
-       lambda a, b: a @ b,
+       operator.matmul,
        _matmul_vjp_a,
        _matmul_vjp_b)
 _entry("sum", "Σ", "sum({0}{p})", ("1",),
        lambda a, axis=None, keepdims=False: a.sum(axis=axis, keepdims=keepdims),
        lambda g, out, a, axis=None, keepdims=False: _expand(g, a, axis, keepdims))
 _entry("mean", "mean", "mean({0}{p})", ("1 / n",),
-       lambda a, axis=None, keepdims=False: a.mean(axis=axis, keepdims=keepdims),
-       lambda g, out, a, axis=None, keepdims=False: _expand(g * (out.size / a.size), a, axis, keepdims))
+       _mean,
+       lambda g, out, a, axis=None, keepdims=False: _expand(g * (a.size and out.size / a.size), a, axis, keepdims))
 _entry("max", "max", "max({0}{p})", ("1 at the maximum, else 0",),
        lambda a, axis=None, keepdims=False: a.max(axis=axis, keepdims=keepdims),
        _max_vjp)
@@ -251,16 +329,16 @@ _entry("sqrt", "√", "sqrt({0})", ("1 / (2 sqrt({0}))",),
        lambda g, out, a: g / (2.0 * out))
 _entry("abs", "abs", "|{0}|", ("sign({0})",),
        np.abs,
-       lambda g, out, a: g * np.sign(a))
+       lambda g, out, a: g * ((a > 0) - (a < 0.0) * 1.0))     # sign(a), but 0 at NaN (as PyTorch)
 _entry("tanh", "tanh", "tanh({0})", ("1 - tanh({0})²",),
        np.tanh,
        lambda g, out, a: g * (1.0 - out * out))
 _entry("sigmoid", "σ", "σ({0})", ("σ({0}) (1 - σ({0}))",),
-       lambda a: 0.5 * (np.tanh(0.5 * a) + 1.0),   # = 1 / (1 + e^-a), never overflows
+       _sigmoid,
        lambda g, out, a: g * out * (1.0 - out))
 _entry("relu", "relu", "relu({0})", ("1 if {0} > 0 else 0",),
        lambda a: np.maximum(a, 0.0),
-       lambda g, out, a: g * (a > 0))
+       lambda g, out, a: np.where(a <= 0, 0.0, g))      # NaN lets g through (as PyTorch)
 _entry("softmax", "softmax", "softmax({0}{p})", ("s (δ - s)",),
        _softmax,
        lambda g, out, a, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True)))
@@ -272,20 +350,21 @@ _entry("reshape", "reshape", "reshape({0}{p})", ("1 (moved)",),
        lambda g, out, a, shape: g.reshape(a.shape))
 _entry("transpose", "ᵀ", "transpose({0}{p})", ("1 (moved)",),
        lambda a, axes=None: np.transpose(a, axes),
-       lambda g, out, a, axes=None: np.transpose(g, None if axes is None else np.argsort(axes)))
+       _transpose_vjp)
 _entry("getitem", "[ ]", "{0}[{index}]", ("1 at the picked elements",),
        lambda a, index: a[index],
        _getitem_vjp)
 _entry("concat", "concat", "concat({all}{p})", ("1 (moved)",),
        lambda *xs, axis=0: np.concatenate(xs, axis=axis),
-       _concat_vjp)
+       _each(_concat_vjp))
 _entry("stack", "stack", "stack({all}{p})", ("1 (moved)",),
        lambda *xs, axis=0: np.stack(xs, axis=axis),
-       lambda k, g, out, *xs, axis=0: np.take(g, k, axis=axis))
-_entry("maximum", "max", "max({0}, {1})", ("1 where {0} wins", "1 where {1} wins"),
+       _each(lambda g, out, *xs, axis=0, k: np.take(g, k, axis=axis)))
+# A tie splits the gradient half and half (as torch.maximum); a NaN passes it to both.
+_entry("maximum", "max", "max({0}, {1})", ("1 where {0} wins, ½ at a tie", "1 where {1} wins, ½ at a tie"),
        np.maximum,
-       lambda g, out, a, b: g * (a >= b),
-       lambda g, out, a, b: g * (a < b))
+       lambda g, out, a, b: g * np.where(a == b, 0.5, ~(a < b)),
+       lambda g, out, a, b: g * np.where(a == b, 0.5, ~(a > b)))
 _entry("where", "where", "where(cond, {0}, {1})", ("1 where cond", "1 where not cond"),
        lambda a, b, cond: np.where(cond, a, b),
        lambda g, out, a, b, cond: g * cond,
@@ -309,11 +388,13 @@ def _as_array(data, what="tensor data", copy=True):
 
 def _const(value):
     """Wrap a Python number or numpy array that meets a Tensor in an op."""
-    if type(value) is float or type(value) is int:
+    if type(value) is np.ndarray and value.dtype is _F64:
+        data = value            # no copy: the graph snapshots values when drawn
+    elif type(value) is float or type(value) is int:
         data = np.array(value, dtype=np.float64)
-    else:                       # no copy: the graph snapshots values when drawn
+    else:
         data = _as_array(value, "a constant in an operation", copy=False)
-    t = Tensor.__new__(Tensor)
+    t = _new(Tensor)
     t.data, t._grad, t.name, t.requires_grad, t.kind = data, None, None, False, "const"
     t.scope, t._op, t._inputs, t._params, t._id = _scope_path, None, (), None, next(_ids)
     return t
@@ -328,7 +409,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "_grad", "name", "requires_grad", "kind", "scope",
-                 "_op", "_inputs", "_params", "_id", "__weakref__")
+                 "_op", "_inputs", "_xs", "_params", "_id", "__weakref__")
     __array_ufunc__ = None      # `ndarray * tensor` must come to us, not numpy
     __array_priority__ = 1000
 
@@ -398,7 +479,9 @@ class Tensor:
         return self.data
 
     def __float__(self):
-        return float(self.data)
+        if self.data.size != 1:
+            raise TypeError(f"float() needs a single number; {self.label()} has shape {self.shape}")
+        return float(self.data.reshape(()))
 
     def __len__(self):
         return len(self.data)
@@ -505,19 +588,26 @@ class Tensor:
                     f"backward() on {self.label()}: grad has shape {seed.shape} but the "
                     f"tensor has shape {self.shape}")
         grads = backprop([self], [seed])          # computes everything first ...
-        for t, g in grads.items():                # ... then writes: all or nothing
-            if t._grad is not None:
-                t._grad = t._grad + g
-            else:   # a leaf gets its own array: one op's VJP may hand the same one to two inputs
-                t._grad = g if t._op is not None else g.copy()
+        quiet = _fp_errors.set(_FP_QUIET)
+        try:
+            for t, g in grads.items():            # ... then writes: all or nothing
+                if t._grad is not None:
+                    t._grad = t._grad + g
+                else:   # a leaf gets its own array: one op's VJP may hand the same one to two inputs
+                    t._grad = g if t._op is not None else g.copy()
+        finally:
+            _fp_errors.reset(quiet)
 
 
 def _index(index):
-    """Indices that are tensors become plain integer arrays."""
-    if isinstance(index, Tensor):
-        return index.data.astype(np.intp)
-    if isinstance(index, tuple):
-        return tuple(i.data.astype(np.intp) if isinstance(i, Tensor) else i for i in index)
+    """Refuse tensors as indices: they hold float64, so a 0/1 mask would pick
+    rows 0 and 1 and 1.7 would become 1, silently."""
+    for i in (index if isinstance(index, tuple) else (index,)):
+        if isinstance(i, Tensor):
+            raise TypeError(
+                f"cannot index with a tensor ({i.label()}, shape {i.shape}): tensors hold "
+                "float64. Index with an integer or boolean numpy array instead, e.g. "
+                "x[idx.data.astype(int)] or x[mask.data > 0].")
     return index
 
 
@@ -533,17 +623,40 @@ def parameter(data, name=None):
     return t
 
 
+_DEFINED_BY = {}     # op name -> where define_op was called for it (see define_op)
+
+
 def define_op(name, symbol, formula, forward, vjp, local=()):
     """Add your own op to the table; returns a function that applies it.
 
     ``forward(*arrays, **params)`` works on numpy arrays; ``vjp`` is one
-    function per input, ``(g, out, *arrays, **params) -> dL/d(input)`` (a
-    single function for a one-input op), as the built-in entries above.
-    gradcheck tells you whether your vjp is right.
+    function per input (a single function for a one-input op), each
+    ``(g, out, *arrays, **params) -> dL/d(input)`` returning ONE array shaped
+    like its input, as the built-in entries above. (Shaped like ``out`` is
+    accepted where the input broadcasts to it: the engine sums it back.)
+    A wrong shape is a ``ShapeError`` at backward; gradcheck tells you
+    whether the numbers are right.
+
+    Running the same ``define_op`` again (re-running a notebook cell, even
+    after editing it) replaces the op: same forward function name and module,
+    or same line of code. Any other op under a taken name is an error.
     """
+    vjps = tuple(vjp) if isinstance(vjp, (tuple, list)) else (vjp,)
+    if not all(callable(f) for f in vjps):
+        raise TypeError(f"define_op({name!r}): vjp must be a function, or one function per input")
+    caller = sys._getframe(1)
+    origin = ((getattr(forward, "__module__", None), getattr(forward, "__qualname__", None)),
+              (caller.f_code.co_filename, caller.f_lineno))
     if name in OPS:
-        raise ValueError(f"an op named {name!r} already exists")
-    _entry(name, symbol, formula, tuple(local), forward, *(vjp if isinstance(vjp, (tuple, list)) else (vjp,)))
+        before = _DEFINED_BY.get(name)
+        if before is None or (before[0] != origin[0] and before[1] != origin[1]):
+            where_ = "built into nbgraph" if before is None else \
+                f"defined at {before[1][0]}:{before[1][1]} with forward {before[0][0]}.{before[0][1]}"
+            raise ValueError(
+                f"an op named {name!r} already exists ({where_}); give your op another name. "
+                "(Running the same define_op again replaces its own op.)")
+    _entry(name, symbol, formula, tuple(local), forward, *vjps)
+    _DEFINED_BY[name] = origin
     return lambda *args, **params: apply(name, *args, **params)
 
 
@@ -578,30 +691,41 @@ def apply(name, *args, **params):
         inputs.append(a)
         datas.append(a.data)
         needs_grad = needs_grad or a.requires_grad
+    quiet = _fp_errors.set(_FP_QUIET)
     try:
         data = op.forward(*datas, **params) if params else op.forward(*datas)
     except (ValueError, IndexError, TypeError) as err:
-        shapes = ", ".join(f"{t.label()} {t.shape}" for t in inputs)
-        where_ = f" in scope {_scope_path!r}" if _scope_path else ""
-        if name == "matmul" and min(len(d.shape) for d in datas) >= 1:
-            a, b = datas
-            err = (f"the last axis of the left ({a.shape[-1]}) must equal the "
-                   f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the right "
-                   f"({b.shape[0] if b.ndim == 1 else b.shape[-2]})")
-        raise ShapeError(f"{name} ({op.symbol}){where_} cannot combine {shapes}: {err}") from None
+        raise _shape_error(op, inputs, err) from None
+    finally:
+        _fp_errors.reset(quiet)
     if type(data) is not np.ndarray or data.dtype is not _F64:
         data = np.asarray(data, dtype=np.float64)
-    out = Tensor.__new__(Tensor)
-    out.data, out._grad, out.name, out.scope = data, None, None, _scope_path
-    out.kind, out._id = "op", next(_ids)
+    out = _new(Tensor)
+    out.data = data
+    out._grad = out.name = None
+    out.scope = _scope_path
+    out.kind = "op"
+    out._id = next(_ids)
     if _grad_enabled:
         out.requires_grad = needs_grad
-        out._op, out._inputs, out._params = op, tuple(inputs), params or None
+        # the input arrays as the forward saw them: what the VJPs are given
+        out._op, out._inputs, out._xs, out._params = op, tuple(inputs), datas, params or None
     else:
         out.requires_grad, out._op, out._inputs, out._params = False, None, (), None
     if _anomaly and not np.isfinite(data).all():
         _raise_nonfinite(f"{name} ({op.symbol}) produced {_bad(data)}", inputs)
     return out
+
+
+def _shape_error(op, inputs, err):
+    shapes = ", ".join(f"{t.label()} {t.shape}" for t in inputs)
+    where_ = f" in scope {_scope_path!r}" if _scope_path else ""
+    if op.name == "matmul" and min(t.ndim for t in inputs) >= 1:
+        a, b = inputs
+        err = (f"the last axis of the left ({a.shape[-1]}) must equal the "
+               f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the right "
+               f"({b.shape[0] if b.ndim == 1 else b.shape[-2]})")
+    return ShapeError(f"{op.name} ({op.symbol}){where_} cannot combine {shapes}: {err}")
 
 
 def _bad(a):
@@ -646,26 +770,52 @@ def vjp(t, g, only=None):
 
     One entry per input: None for inputs that need no gradient (or, with
     ``only=k``, for every input but k). Broadcasting is undone, so each
-    gradient has its input's shape.
+    gradient has its input's shape. (``backprop`` does the same inline.)
     """
-    op, ins = t._op, t._inputs
-    xs = [i.data for i in ins]
-    params = t._params or {}
+    fns, ins, xs, params = _vjps(t), t._inputs, t._xs, t._params
     out = []
     for k, inp in enumerate(ins):
         if not inp.requires_grad or (only is not None and k != only):
             out.append(None)
             continue
-        if callable(op.vjp):                    # concat / stack: one function for all inputs
-            gi = op.vjp(k, g, t.data, *xs, **params)
-        else:
-            gi = op.vjp[k](g, t.data, *xs, **params)
-        if type(gi) is not np.ndarray:          # numpy turns 0-d results into scalars
-            gi = np.asarray(gi, dtype=np.float64)
-        if gi.shape != inp.data.shape:          # undo broadcasting
-            gi = _sum_to(gi, inp.data.shape)
+        gi = fns[k](g, t.data, *xs, **params) if params else fns[k](g, t.data, *xs)
+        if type(gi) is not np.ndarray or gi.shape != inp.data.shape:
+            gi = _checked(gi, t, k, inp)
         out.append(gi)
     return out
+
+
+def _vjps(t):
+    """The op's VJP functions, one per input of ``t``."""
+    fns, n = t._op.vjp, len(t._inputs)
+    if type(fns) is tuple and len(fns) != n:
+        raise ShapeError(f"{t._op.name} ({t._op.symbol}) has {len(fns)} VJP function(s) but was "
+                         f"applied to {n} input(s): give one VJP per input")
+    return fns
+
+
+def _checked(gi, t, k, inp):
+    """A VJP result that is not an array of its input's shape: a 0-d numpy
+    scalar becomes an array; a gradient shaped like the output is summed back
+    over the axes the forward really broadcast; anything else is a wrong VJP
+    and an error that names it."""
+    op, shape, out_shape = t._op, inp.data.shape, t.data.shape
+    if type(gi) is not np.ndarray:
+        if isinstance(gi, (tuple, list)):
+            raise ShapeError(
+                f"the VJP of {op.name} ({op.symbol}) for input {k} ({inp.label()}, shape "
+                f"{shape}) returned a {type(gi).__name__} of {len(gi)}; a VJP returns "
+                "one array, the gradient of its own input")
+        gi = np.asarray(gi, dtype=np.float64)   # numpy turns 0-d results into scalars
+        if gi.shape == shape:
+            return gi
+    if gi.shape == out_shape and len(shape) <= len(out_shape) and all(
+            n == 1 or n == m for n, m in zip(shape[::-1], out_shape[::-1])):
+        return _sum_to(gi, shape)
+    raise ShapeError(
+        f"the VJP of {op.name} ({op.symbol}) for input {k} ({inp.label()}) returned a "
+        f"gradient of shape {gi.shape}, but that input has shape {shape} "
+        f"(and the op's output {out_shape}): it must return the input's shape")
 
 
 def backprop(roots, seeds, record=None):
@@ -675,32 +825,42 @@ def backprop(roots, seeds, record=None):
     every chain-rule product as it is made; the graph IR uses it to build the
     step-by-step explanation from this very code.
     """
-    # A tensor is always made after its inputs, so sorting by creation number
-    # (newest first) visits every tensor after all the tensors that use it:
-    # by then its gradient has received every contribution.
-    seen, todo = set(roots), list(roots)
-    while todo:
-        for inp in todo.pop()._inputs:
-            if inp.requires_grad and inp not in seen:
-                seen.add(inp)
-                todo.append(inp)
     grads = {}
     for r, s in zip(roots, seeds):
         grads[r] = s if r not in grads else grads[r] + s
-    get, anomaly = grads.get, _anomaly
-    for t in sorted(seen, key=_creation_number, reverse=True):
-        g = get(t)
-        if g is None or t._op is None:
-            continue
-        for k, gi in enumerate(vjp(t, g)):
-            if gi is None:
-                continue
-            inp = t._inputs[k]
-            if anomaly and not np.isfinite(gi).all():
-                _raise_nonfinite(f"the gradient flowing from {t._op.name} ({t._op.symbol}) "
-                                 f"into {inp.label()} is {_bad(gi)}", t._inputs)
-            if record is not None:
-                record(t, k, inp, g, gi)
-            prev = get(inp)
-            grads[inp] = gi if prev is None else prev + gi
+    # Newest first: a tensor is always made after its inputs, so by the time it
+    # comes off the heap every tensor that uses it has passed its gradient on.
+    # (Creation numbers are unique: the heap never compares two tensors.)
+    heap = [(-r._id, r) for r in grads if r._op is not None]
+    heapq.heapify(heap)
+    pop, push, get, anomaly = heapq.heappop, heapq.heappush, grads.get, _anomaly
+    quiet = _fp_errors.set(_FP_QUIET)
+    try:
+        while heap:
+            t = pop(heap)[1]
+            g, ins, xs, params = grads[t], t._inputs, t._xs, t._params
+            fns = t._op.vjp
+            if type(fns) is tuple and len(fns) != len(ins):
+                _vjps(t)                          # raises the error that says so
+            for k, inp in enumerate(ins):
+                if not inp.requires_grad:
+                    continue
+                # the same call and check as vjp() above, inline: this loop is the hot path
+                gi = fns[k](g, t.data, *xs, **params) if params else fns[k](g, t.data, *xs)
+                if type(gi) is not np.ndarray or gi.shape != inp.data.shape:
+                    gi = _checked(gi, t, k, inp)
+                if anomaly and not np.isfinite(gi).all():
+                    _raise_nonfinite(f"the gradient flowing from {t._op.name} ({t._op.symbol}) "
+                                     f"into {inp.label()} is {_bad(gi)}", ins)
+                if record is not None:
+                    record(t, k, inp, g, gi)
+                prev = get(inp)
+                if prev is None:
+                    grads[inp] = gi
+                    if inp._op is not None:
+                        push(heap, (-inp._id, inp))
+                else:
+                    grads[inp] = prev + gi
+    finally:
+        _fp_errors.reset(quiet)
     return grads

@@ -9,8 +9,19 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nbgraph as ng
+from nbgraph import engine
 from nbgraph.engine import OPS
 from nbgraph.examples import reference
+
+
+@pytest.fixture(autouse=True)
+def _forget_custom_ops():
+    """Ops a test defines with ng.define_op leave the table afterwards: other
+    test files enumerate every op."""
+    before, defined = dict(OPS), dict(engine._DEFINED_BY)
+    yield
+    OPS.clear(), OPS.update(before)
+    engine._DEFINED_BY.clear(), engine._DEFINED_BY.update(defined)
 
 
 def test_reference_example_values_and_gradients():
@@ -228,8 +239,8 @@ def test_concat_stack_where():
 def test_every_op_in_the_table_is_exercised_and_documented():
     for name, op in OPS.items():
         assert op.symbol and op.formula and callable(op.forward), name
-        if name in ("concat", "stack"):
-            assert callable(op.vjp)
+        if name in ("concat", "stack"):        # any number of inputs: input k's VJP is vjp[k]
+            assert all(callable(op.vjp[k]) for k in range(3))
         else:
             assert len(op.vjp) == len(op.local) and all(callable(f) for f in op.vjp), name
 
@@ -366,14 +377,14 @@ def test_chain_of_100000_ops_backprops_without_recursion():
 
 def test_gradcheck_finds_a_wrong_custom_gradient():
     cube = ng.define_op("bad_cube_test", "³", "{0}³", lambda a: a ** 3,
-                        lambda g, out, a: (g * 2 * a ** 2,), local=("2 {0}²",))
+                        lambda g, out, a: g * 2 * a ** 2, local=("2 {0}²",))
     report = ng.gradcheck(lambda t: cube(t), np.array([1.0, -2.0]))
     assert not report.ok
     assert report[0].worst_index == (1,)
     with pytest.raises(ng.GradcheckError, match=r"index \(1,\)"):
         report.raise_if_failed()
     good = ng.define_op("good_cube_test", "³", "{0}³", lambda a: a ** 3,
-                        lambda g, out, a: (g * 3 * a ** 2,))
+                        lambda g, out, a: g * 3 * a ** 2)
     assert ng.gradcheck(lambda t: good(t), np.array([1.0, -2.0])).ok
 
 
@@ -405,3 +416,192 @@ def test_sum_and_mean_spread_their_gradient(axis, keepdims):
     m = a.mean(axis=axis, keepdims=keepdims)
     m.sum().backward()
     np.testing.assert_allclose(a.grad, np.full((2, 3), m.size / 6))
+
+
+# ---------------------------------------------------------------------------
+# Issue 10: each place where the engine used to disagree with PyTorch
+# (tests/test_conformance.py compares every op with PyTorch itself)
+# ---------------------------------------------------------------------------
+
+def test_transpose_with_negative_axes_gives_the_input_shape_back():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = ng.tensor(a)
+    w = np.random.default_rng(0).standard_normal((4, 2, 3))
+    (x.transpose(-1, 0, 1) * w).sum().backward()
+    assert x.grad.shape == (2, 3, 4)
+    np.testing.assert_array_equal(x.grad, np.transpose(w, (1, 2, 0)))
+
+
+def test_a_vjp_of_the_wrong_shape_is_an_error_naming_op_input_and_shapes():
+    twice = ng.define_op("twice_wrong_shape", "2×", "2 {0}", lambda a: 2 * a,
+                         lambda g, out, a: np.ones((5, 2)))
+    x = ng.tensor([1.0, 2.0], name="x")
+    y = twice(x).sum()
+    with pytest.raises(ng.ShapeError, match=r"twice_wrong_shape.*input 0 \('x'\).*\(5, 2\).*\(2,\)"):
+        y.backward()
+    assert x._grad is None                      # nothing was written
+
+
+def test_a_vjp_returning_a_tuple_is_an_error():
+    one = ng.define_op("tuple_vjp", "t", "t({0})", lambda a: a * 1.0, lambda g, out, a: (g,))
+    x = ng.tensor([1.0, 2.0, 3.0], name="x")
+    with pytest.raises(ng.ShapeError, match=r"tuple_vjp.*'x'.*tuple of 1.*one array"):
+        one(x).sum().backward()
+
+
+def test_sum_to_only_undoes_broadcasting_that_happened():
+    # The output's shape is accepted for an input that was broadcast to it ...
+    add = ng.define_op("bcast_add", "+", "{0} + {1}", lambda a, b: a + b,
+                       (lambda g, out, a, b: g, lambda g, out, a, b: g))
+    a, b = ng.tensor(np.ones((3, 2))), ng.tensor([1.0, 2.0], name="b")
+    add(a, b).sum().backward()
+    np.testing.assert_array_equal(b.grad, [3.0, 3.0])
+    # ... any other shape is not, even one the input would broadcast to.
+    bad = ng.define_op("bcast_bad", "+", "{0} + {1}", lambda a, b: a + b,
+                       (lambda g, out, a, b: g, lambda g, out, a, b: g[None]))
+    with pytest.raises(ng.ShapeError, match=r"bcast_bad.*input 1 \('b'\).*\(1, 3, 2\).*\(2,\)"):
+        bad(a, b).sum().backward()
+
+
+def test_a_vjp_count_that_does_not_match_the_inputs_is_an_error():
+    two = ng.define_op("two_in_one_vjp", "∘", "{0} ∘ {1}", lambda a, b: a * b,
+                       lambda g, out, a, b: g * b)
+    with pytest.raises(ng.ShapeError, match=r"two_in_one_vjp.*1 VJP.*2 input"):
+        two(ng.tensor(1.0), ng.tensor(2.0)).backward()
+
+
+def test_pow_at_zero_and_below_matches_pytorch_rules():
+    x = ng.tensor([0.0, 2.0], name="x")
+    (x ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])        # not NaN at 0
+    a, b = ng.tensor([0.0, 0.0, -2.0]), ng.tensor([2.0, 0.0, 2.0])
+    (a ** b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.0, 0.0, -4.0])
+    assert b.grad[0] == 0.0 and b.grad[1] == 0.0             # a = 0, b >= 0: the limit, 0
+    assert np.isnan(b.grad[2])                              # log of a negative base
+
+
+def test_sigmoid_keeps_precision_in_the_left_tail():
+    for v in (-40.0, -37.0, -700.0):
+        assert float(ng.tensor(v).sigmoid().log()) == pytest.approx(v, rel=1e-12)
+    assert float(ng.tensor(40.0).sigmoid()) == 1.0
+    assert float(ng.tensor(np.inf).sigmoid()) == 1.0 and float(ng.tensor(-np.inf).sigmoid()) == 0.0
+
+
+def test_empty_and_zero_d_reductions_backprop():
+    e = ng.tensor(np.zeros((0, 3)))
+    e.mean().backward()
+    assert e.grad.shape == (0, 3)
+    t = ng.tensor(2.0)
+    t.sum(axis=0).backward()
+    assert float(t.grad) == 1.0
+    t.zero_grad()
+    t.max(axis=-1).backward()
+    assert float(t.grad) == 1.0
+    s = ng.tensor(np.zeros((2, 0))).softmax(axis=-1)
+    assert s.shape == (2, 0)
+    s.sum().backward()
+
+
+def test_a_tensor_is_not_an_index():
+    x = ng.tensor(np.arange(6.0).reshape(3, 2), name="x")
+    mask = ng.tensor([1.0, 0.0, 1.0], name="mask")
+    with pytest.raises(TypeError, match=r"'mask'.*float64.*boolean numpy array"):
+        x[mask]
+    with pytest.raises(TypeError, match="integer or boolean"):
+        x[ng.tensor(1.7)]
+    with pytest.raises(TypeError, match="integer or boolean"):
+        x[0, ng.tensor(1.0)]
+    picked = x[mask.data > 0]
+    np.testing.assert_array_equal(picked.data, [[0.0, 1.0], [4.0, 5.0]])
+    picked.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[1, 1], [0, 0], [1, 1]])
+
+
+def test_maximum_splits_a_tie_and_max_spreads_over_tied_elements():
+    a, b = ng.tensor([1.0, 2.0, 3.0]), ng.tensor([1.0, 1.0, 4.0])
+    ng.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.5, 0.0, 1.0])
+    m = ng.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    m.max(axis=1).sum().backward()
+    np.testing.assert_allclose(m.grad, [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def test_float_of_a_one_element_tensor():
+    assert float(ng.tensor([3.5])) == 3.5 and float(ng.tensor([[2.0]])) == 2.0
+    with pytest.raises(TypeError, match=r"'v'.*\(2,\)"):
+        float(ng.tensor([1.0, 2.0], name="v"))
+
+
+# ---------------------------------------------------------------------------
+# define_op: re-running a notebook cell; numpy warnings stay inside the engine
+# ---------------------------------------------------------------------------
+
+def _define_square():
+    return ng.define_op("rerun_square", "²", "{0}²", lambda a: a * a, lambda g, out, a: 2 * g * a)
+
+
+def test_define_op_again_from_the_same_place_replaces_it():
+    sq = _define_square()
+    sq2 = _define_square()                    # a re-run cell: same line, same forward
+    x = ng.tensor(3.0)
+    sq2(x).backward()
+    assert float(x.grad) == 6.0 and float(sq(x)) == 9.0
+
+
+def test_define_op_under_a_taken_name_still_errors():
+    ng.define_op("taken_name", "t", "t({0})", np.sin, np.cos)
+    with pytest.raises(ValueError, match=r"'taken_name' already exists.*another name"):
+        ng.define_op("taken_name", "t", "t({0})", np.tanh, lambda g, out, a: g)
+    with pytest.raises(ValueError, match=r"'add' already exists \(built into nbgraph\)"):
+        ng.define_op("add", "+", "{0} + {1}", lambda a, b: a + b,
+                     (lambda g, out, a, b: g, lambda g, out, a, b: g))
+
+
+def test_define_op_replacement_after_editing_the_forward_body():
+    # Same forward function (name and module), new body: a fixed and re-run cell.
+    def fwd(a):
+        return a * 2.0
+    ng.define_op("edited_op", "e", "e({0})", fwd, lambda g, out, a: g)
+
+    def fwd(a):                                # noqa: F811 (the edited cell)
+        return a * 3.0
+    op = ng.define_op("edited_op", "e", "e({0})", fwd, lambda g, out, a: 3.0 * g)
+    x = ng.tensor(1.0)
+    op(x).backward()
+    assert float(op(x)) == 3.0 and float(x.grad) == 3.0
+
+
+def test_no_numpy_warning_from_the_engine_but_users_keep_theirs():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        x = ng.tensor([-1.0, 0.0, 2.0], name="x")
+        y = (x.log() * x / x).sum()
+        y.backward()
+        assert np.isnan(float(y)) and np.isnan(x.grad[0])
+        ng.graph(y).backward_steps
+        (ng.tensor([0.0]) ** -1.0).sum().backward()
+        ng.tensor(np.zeros((0,))).mean()
+        with pytest.raises(RuntimeWarning):
+            np.log(np.array([-1.0]))               # the user's own numpy call still warns
+
+
+def test_log_of_a_negative_steps_without_warnings():
+    """Run as `pytest -W error::RuntimeWarning` too: no warning may escape the engine."""
+    x = ng.tensor(-2.0, name="x")
+    y = (x.log() * 3.0).named("y")
+    y.backward()
+    G = ng.graph(y)
+    steps = G.backward_steps
+    assert np.isnan(float(y)) and len(steps) == 3 and float(steps[-1].value) == -1.5
+    assert all(isinstance(s.explanation, str) for s in G.forward_steps + steps)
+
+
+def test_gradcheck_of_a_nan_gives_a_report_without_numpy_warnings():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        report = ng.gradcheck(lambda t: (t.log() * np.inf).sum(), np.array([-1.0, 2.0]))
+    assert not report.ok
