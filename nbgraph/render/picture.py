@@ -9,6 +9,7 @@
 import os
 import weakref
 
+from ..engine import Tensor
 from ..graph import Graph, graph as make_graph
 from ..timeline import Timeline, check_position
 from .dot import faces as make_faces, layout_dot, state_dot
@@ -22,15 +23,15 @@ __all__ = ["Picture", "prepare", "as_graph", "Drawing"]
 
 
 def as_graph(x, who="ng.show"):
-    """A Graph from a Graph, or from whatever ``ng.graph`` reads (a Tensor, a list of
-    them, and what the bridges convert); a clear TypeError otherwise."""
+    """A Graph from a Tensor, a list of Tensors or a Graph; a clear TypeError otherwise."""
     if isinstance(x, Graph):
         return x
-    try:
+    if isinstance(x, Tensor):
         return make_graph(x)
-    except TypeError as err:
-        raise TypeError(f"{who} takes an nbgraph Tensor, a list of Tensors or a Graph; "
-                        f"got {type(x).__name__}") from err
+    if isinstance(x, (list, tuple)) and x and all(isinstance(t, Tensor) for t in x):
+        return make_graph(*x)
+    raise TypeError(f"{who} takes an nbgraph Tensor, a list of Tensors or a Graph; "
+                    f"got {type(x).__name__}")
 
 
 def _hover(graph):
