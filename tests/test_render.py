@@ -162,7 +162,7 @@ def test_dot_layout_scopes_kinds():
     assert "rankdir=LR" in src
     assert src.count("subgraph cluster_") == 4
     for t in range(1, 5):
-        assert f"label=<t={t}>" in src
+        assert f">t={t}</td>" in src
     # the shared weight stands outside every cluster, with an edge into each step
     G = ng.graph(rnn())
     w = G.node("W_h").id
@@ -179,8 +179,8 @@ def test_nested_scopes_nest():
         with ng.scope("t=1"):
             a = ng.tensor(1.0, name="a") * 2
     d = ng.to_dot(a).source
-    outer = d.index("label=<rnn>")
-    inner = d.index("label=<t=1>")
+    outer = d.index(">rnn</td>")
+    inner = d.index(">t=1</td>")
     assert d.index("subgraph cluster_0") < d.index("subgraph cluster_1") < inner
     assert outer < inner
 
