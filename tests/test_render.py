@@ -434,3 +434,24 @@ def test_layers_import_only_the_layers_below_them():
     code = "import sys, nbgraph.timeline; print('graphviz' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+def test_the_dot_of_a_position_is_coloured_like_the_stylesheet_says():
+    """A PNG has no stylesheet: the DOT of a position carries the same colours in DOT."""
+    P = render.PALETTE
+    G = ng.graph(reference())
+    pic = render.prepare(G)
+
+    def line(src, key):
+        return next(ln for ln in src.splitlines() if ln.strip().startswith(f"{key} ["))
+
+    p, z = G.node("p").id, G.node("z").id
+    d0, d1, d4 = (pic.dot(k).source for k in (0, 1, 4))
+    assert P["pending_fill"] in line(d0, f"n{p}") and ">?<" in line(d0, f"n{p}")
+    assert P["active_fill"] in line(d1, f"n{p}") and 'border="3"' in line(d1, f"n{p}")
+    assert P["active_fill"] in line(d1, f"o{p}")                  # its op circle too
+    assert sum(P["edge_forward"] in ln for ln in d1.splitlines() if "->" in ln) == 3
+    assert P["active_grad_fill"] in line(d4, f"n{z}") and "grad 4" in line(d4, f"n{z}")
+    assert sum(P["edge_backward"] in ln for ln in d4.splitlines() if "->" in ln) == 2
+    end = pic.dot(None).source
+    assert P["active_line"] not in end and "grad ?" not in end

@@ -30,7 +30,7 @@ Output is deterministic: ids come from graph positions, so the same code
 gives byte-identical DOT and SVG on every run.
 """
 
-from .labels import escape, shorten, text_width, FONT_STACK
+from .labels import escape, shorten, text_width
 from .layout import (LayoutError, LayoutTimeoutError, LayoutProgramNotFound, set_layout_program,
                      set_layout_timeout, find_layout_program, run_layout_program)
 from .look import PALETTE, GRAD_BINS, GRAD_COLORS, GRAD_ZERO, STYLESHEET, grad_color

@@ -4,15 +4,13 @@
 made safe for DOT, SVG and widget HTML. ``text_width`` measures a text with
 the metrics of DejaVu Sans -- wider than Helvetica (what the layout program
 measures) and than Arial -- so a box sized by it holds its text in whichever
-of the fonts of ``FONT_STACK`` the reader's browser picks.
+font of the stylesheet's stack (Helvetica, Arial, Liberation Sans, DejaVu
+Sans) the reader's browser picks.
 """
 
 import re
 
-__all__ = ["escape", "shorten", "text_width", "FONT_STACK"]
-
-# What the SVG asks for; boxes are sized for the widest of these (DejaVu Sans).
-FONT_STACK = "Helvetica,Arial,'Liberation Sans','DejaVu Sans',sans-serif"
+__all__ = ["escape", "shorten", "text_width"]
 
 _TRANSLATE = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}  # ␀ ␁ ... ␟
 _TRANSLATE.update({0x7F: 0x2421, 0x09: " ", 0xFFFE: 0xFFFD, 0xFFFF: 0xFFFD,

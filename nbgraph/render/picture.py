@@ -52,6 +52,17 @@ def _hover(graph):
     return hover
 
 
+def _titles(drawn, faces, timeline):
+    """Tooltips (SVG ``<title>``): a box's full name, an op's formula, an edge's ends, a scope's path."""
+    titles = {u["id"]: u["name"] for u in timeline.units if "name" in u}
+    short = {f.unit.key: f.name for f in faces}
+    for e in drawn.edges:
+        titles[e.id] = f"{short[e.tail]} → {short[e.head]}"
+    for path in drawn.scopes:
+        titles[drawn.scope_id[path]] = path
+    return titles
+
+
 class Picture:
     """A graph laid out once; see ``prepare``."""
 
@@ -69,7 +80,7 @@ class Picture:
         svg = layout.run_layout_program(source, "svg", timeout=timeout, what=what,
                                  max_nodes=self.units.max_nodes).decode("utf-8")
         order = [u["id"] for u in self.timeline.units]
-        titles = {u["id"]: u["name"] for u in self.timeline.units if "name" in u}
+        titles = _titles(self.units, self.faces, self.timeline)
         self._laid = LaidOut(svg, order, {f.unit.id: f for f in self.faces}, STYLESHEET, titles)
         self.svg = self._laid.svg
         self.stylesheet = STYLESHEET
