@@ -514,6 +514,9 @@ def test_readable_in_the_dark_theme(lab):
     page.evaluate(JS_THEME, "JupyterLab Dark")
     try:
         page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+        # The theme's attribute flips before its stylesheet has applied: wait for the look.
+        page.wait_for_function("([e, light]) => getComputedStyle(e).backgroundColor !== light",
+                               arg=[s.loc(PANEL).element_handle(), light_bg], timeout=30_000)
         dark = {k: page.evaluate(JS_CONTRAST, s.sel(v)) for k, v in parts.items()}
         dark_bg = s.loc(PANEL).evaluate(panel_bg)
         lab.screenshot("dark-theme")
