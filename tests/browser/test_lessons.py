@@ -375,47 +375,53 @@ def test_lesson_03_training_stops(lab):
     assert len(matches) == 1, f"expected one notebooks/{LESSON_03_GLOB}, found {matches}"
     lab.open_notebook(matches[0])
     page = lab.page
-    page.evaluate("() => window.jupyterapp.commands.execute("
-                  "'apputils:change-theme', {theme: 'JupyterLab Dark'})")
-    page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
-    lab.start_run_all()
+    # The theme is a user setting of this server: put it back for the tests after this one.
+    try:
+        page.evaluate("() => window.jupyterapp.commands.execute("
+                      "'apputils:change-theme', {theme: 'JupyterLab Dark'})")
+        page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
+        lab.start_run_all()
 
-    plot = page.locator(LOSSPLOT)
-    expect(plot.first).to_be_attached(timeout=TRAINING_TIMEOUT_MS)
-    cell_loc = page.locator(CELL, has=plot).first
-    cell = _scope(cell_loc, "training")
-    page.evaluate(_JS_WATCH_SRC, cell)
-    output = page.locator(f"{cell} .jp-Cell-outputArea")
+        plot = page.locator(LOSSPLOT)
+        expect(plot.first).to_be_attached(timeout=TRAINING_TIMEOUT_MS)
+        cell_loc = page.locator(CELL, has=plot).first
+        cell = _scope(cell_loc, "training")
+        page.evaluate(_JS_WATCH_SRC, cell)
+        output = page.locator(f"{cell} .jp-Cell-outputArea")
 
-    # Training is live and watchable: the plot keeps changing, for seconds.
-    page.wait_for_function(
-        "([n, ms]) => { const r = window.__nbgRedraws;"
-        " return r.length >= n && r[r.length - 1] - r[0] >= ms; }",
-        arg=[TRAINING_REDRAWS, 1000 * TRAINING_VISIBLE_S], timeout=TRAINING_TIMEOUT_MS)
-    redraws = page.evaluate("() => window.__nbgRedraws")
-    assert lab.cell_running(cell_loc), "training ended before the test could press Stop"
-    expect(output).not_to_contain_text(STOPPED_TEXT)
-    page.locator(f"{cell} {STOP}").scroll_into_view_if_needed()
-    _assert_readable(page, f"{cell} {STOP_BUTTON}", "while training (dark theme)")
-    _assert_readable(page, f"{cell} {STATUS_TEXT}", "while training (dark theme)")
-    lab.screenshot("training-running")
-    print(f"[browser] {len(redraws)} loss-plot images over {(redraws[-1] - redraws[0]) / 1000:.1f} s"
-          f" before Stop")
+        # Training is live and watchable: the plot keeps changing, for seconds.
+        page.wait_for_function(
+            "([n, ms]) => { const r = window.__nbgRedraws;"
+            " return r.length >= n && r[r.length - 1] - r[0] >= ms; }",
+            arg=[TRAINING_REDRAWS, 1000 * TRAINING_VISIBLE_S], timeout=TRAINING_TIMEOUT_MS)
+        redraws = page.evaluate("() => window.__nbgRedraws")
+        assert lab.cell_running(cell_loc), "training ended before the test could press Stop"
+        expect(output).not_to_contain_text(STOPPED_TEXT)
+        page.locator(f"{cell} {STOP}").scroll_into_view_if_needed()
+        _assert_readable(page, f"{cell} {STOP_BUTTON}", "while training (dark theme)")
+        _assert_readable(page, f"{cell} {STATUS_TEXT}", "while training (dark theme)")
+        lab.screenshot("training-running")
+        print(f"[browser] {len(redraws)} loss-plot images over {(redraws[-1] - redraws[0]) / 1000:.1f} s"
+              f" before Stop")
 
-    page.evaluate(_JS_ARM_STOP, f"{cell} {STOP_BUTTON}")
-    page.locator(f"{cell} {STOP}").click()
-    page.wait_for_function("() => window.__nbgStop.dt !== null", timeout=TRAINING_TIMEOUT_MS)
-    stop = page.evaluate("() => window.__nbgStop")
-    stop_ms = stop["dt"]
-    print(f"[browser] click -> 'Stopping' {stop['stopping']} ms, -> 'Stopped': {stop_ms:.0f} ms "
-          f"(budget {STOP_BUDGET_MS} ms)")
-    expect(output).to_contain_text(STOPPED_TEXT, timeout=TRAINING_TIMEOUT_MS)
-    page.wait_for_function(
-        "(sel) => !document.querySelector(sel).textContent.includes('*')",
-        arg=f"{cell} .jp-InputPrompt", timeout=TRAINING_TIMEOUT_MS)
-    assert lab.wait_run_all_done(TRAINING_TIMEOUT_MS), "a cell of lesson 03 failed"
-    _assert_readable(page, f"{cell} {STOP_BUTTON}", "after Stop (dark theme)")
-    _assert_readable(page, f"{cell} {STATUS_TEXT}", "after Stop (dark theme)")
-    lab.screenshot("after-stop")
-    lab.assert_clean()
+        page.evaluate(_JS_ARM_STOP, f"{cell} {STOP_BUTTON}")
+        page.locator(f"{cell} {STOP}").click()
+        page.wait_for_function("() => window.__nbgStop.dt !== null", timeout=TRAINING_TIMEOUT_MS)
+        stop = page.evaluate("() => window.__nbgStop")
+        stop_ms = stop["dt"]
+        print(f"[browser] click -> 'Stopping' {stop['stopping']} ms, -> 'Stopped': {stop_ms:.0f} ms "
+              f"(budget {STOP_BUDGET_MS} ms)")
+        expect(output).to_contain_text(STOPPED_TEXT, timeout=TRAINING_TIMEOUT_MS)
+        page.wait_for_function(
+            "(sel) => !document.querySelector(sel).textContent.includes('*')",
+            arg=f"{cell} .jp-InputPrompt", timeout=TRAINING_TIMEOUT_MS)
+        assert lab.wait_run_all_done(TRAINING_TIMEOUT_MS), "a cell of lesson 03 failed"
+        _assert_readable(page, f"{cell} {STOP_BUTTON}", "after Stop (dark theme)")
+        _assert_readable(page, f"{cell} {STATUS_TEXT}", "after Stop (dark theme)")
+        lab.screenshot("after-stop")
+        lab.assert_clean()
+    finally:
+        page.evaluate("() => window.jupyterapp.commands.execute("
+                      "'apputils:change-theme', {theme: 'JupyterLab Light'})")
+        page.wait_for_selector("body[data-jp-theme-light='true']", state="attached")
     assert stop_ms <= STOP_BUDGET_MS, f"'Stopped' showed {stop_ms:.0f} ms after the click"

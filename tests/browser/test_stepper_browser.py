@@ -505,6 +505,8 @@ def test_readable_in_the_dark_theme(lab):
     page = lab.page
     lab.open_notebook(LESSON_01)
     assert lab.run_all(), "a cell of lesson 01 failed"
+    page.evaluate(JS_THEME, "JupyterLab Light")       # whatever an earlier test left set
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'", timeout=30_000)
     s = find_stepper(lab, "dark")
     s.loc(STEP_FORWARD).click()
     parts = {"explanation": TEXT, "heading": HEAD, "progress": PROGRESS, "button": STEP_BACK}
