@@ -124,14 +124,17 @@ class Op:
     ``formula``: how the forward reads, with ``{0}``, ``{1}``... for the
     inputs, ``{all}`` for all of them, ``{p}`` for the parameters.
     ``local``: per input, the local derivative d(out)/d(input) as text.
+    ``fresh``: the VJPs return g itself, a view of it, or a new array, never
+    an array someone else holds (true of the built-in ops). Backprop may then
+    keep and add into a new array instead of copying it.
     """
 
-    __slots__ = ("name", "symbol", "forward", "vjp", "formula", "local")
+    __slots__ = ("name", "symbol", "forward", "vjp", "formula", "local", "fresh")
 
-    def __init__(self, name, symbol, forward, vjp, formula, local=()):
+    def __init__(self, name, symbol, forward, vjp, formula, local=(), fresh=False):
         self.name, self.symbol = name, symbol
         self.forward, self.vjp = forward, vjp
-        self.formula, self.local = formula, local
+        self.formula, self.local, self.fresh = formula, local, fresh
 
     def __repr__(self):
         return f"Op({self.name!r})"
@@ -140,8 +143,9 @@ class Op:
 OPS = {}
 
 
-def _entry(name, symbol, formula, local, forward, *vjp):
-    OPS[name] = Op(name, symbol, forward, vjp[0] if isinstance(vjp[0], _each) else vjp, formula, local)
+def _entry(name, symbol, formula, local, forward, *vjp, fresh=True):
+    OPS[name] = Op(name, symbol, forward, vjp[0] if isinstance(vjp[0], _each) else vjp, formula,
+                   local, fresh)
 
 
 class _each:
@@ -159,11 +163,18 @@ class _each:
 
 def _sum_to(g, shape):
     """Undo broadcasting: sum ``g`` over the axes that were stretched to reach it."""
-    lead = g.ndim - len(shape)
-    if lead:                    # axes added in front
-        g = np.add.reduce(g, axis=tuple(range(lead)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    return np.add.reduce(g, axis=stretched, keepdims=True) if stretched else g
+    s = np.add.reduce(g, axis=_stretched(shape, g.shape))
+    return s if s.shape == shape else s.reshape(shape)
+
+
+@functools.lru_cache(maxsize=1024)      # a model has few shapes; this runs for every bias
+def _stretched(shape, big):
+    """The axes of shape ``big`` that broadcasting ``shape`` to it added or stretched,
+    or None when ``shape`` does not broadcast to ``big``."""
+    lead = len(big) - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, big[lead:])):
+        return None
+    return tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and big[lead + i] != 1)
 
 
 def _keep(x, a, axis, keepdims):
@@ -587,14 +598,17 @@ class Tensor:
                 raise ShapeError(
                     f"backward() on {self.label()}: grad has shape {seed.shape} but the "
                     f"tensor has shape {self.shape}")
-        grads = backprop([self], [seed])          # computes everything first ...
+        owned = set()
+        grads = _backprop([self], [seed], None, owned)   # computes everything first ...
         quiet = _fp_errors.set(_FP_QUIET)
         try:
             for t, g in grads.items():            # ... then writes: all or nothing
                 if t._grad is not None:
                     t._grad = t._grad + g
+                elif t._op is not None or t in owned:
+                    t._grad = g
                 else:   # a leaf gets its own array: one op's VJP may hand the same one to two inputs
-                    t._grad = g if t._op is not None else g.copy()
+                    t._grad = g.copy()
         finally:
             _fp_errors.reset(quiet)
 
@@ -655,7 +669,7 @@ def define_op(name, symbol, formula, forward, vjp, local=()):
             raise ValueError(
                 f"an op named {name!r} already exists ({where_}); give your op another name. "
                 "(Running the same define_op again replaces its own op.)")
-    _entry(name, symbol, formula, tuple(local), forward, *vjps)
+    _entry(name, symbol, formula, tuple(local), forward, *vjps, fresh=False)   # its VJPs may return anything
     _DEFINED_BY[name] = origin
     return lambda *args, **params: apply(name, *args, **params)
 
@@ -689,11 +703,11 @@ def apply(name, *args, **params):
         if not isinstance(a, Tensor):
             a = _const(a)
         inputs.append(a)
-        datas.append(a.data)
+        datas.append(a.data)      # the arrays as the forward saw them: what the VJPs are given
         needs_grad = needs_grad or a.requires_grad
     quiet = _fp_errors.set(_FP_QUIET)
     try:
-        data = op.forward(*datas, **params) if params else op.forward(*datas)
+        data = op.forward(*datas, **params)
     except (ValueError, IndexError, TypeError) as err:
         raise _shape_error(op, inputs, err) from None
     finally:
@@ -701,14 +715,9 @@ def apply(name, *args, **params):
     if type(data) is not np.ndarray or data.dtype is not _F64:
         data = np.asarray(data, dtype=np.float64)
     out = _new(Tensor)
-    out.data = data
-    out._grad = out.name = None
-    out.scope = _scope_path
-    out.kind = "op"
-    out._id = next(_ids)
+    out.data, out._grad, out.name, out.kind, out.scope, out._id = data, None, None, "op", _scope_path, next(_ids)
     if _grad_enabled:
         out.requires_grad = needs_grad
-        # the input arrays as the forward saw them: what the VJPs are given
         out._op, out._inputs, out._xs, out._params = op, tuple(inputs), datas, params or None
     else:
         out.requires_grad, out._op, out._inputs, out._params = False, None, (), None
@@ -809,8 +818,7 @@ def _checked(gi, t, k, inp):
         gi = np.asarray(gi, dtype=np.float64)   # numpy turns 0-d results into scalars
         if gi.shape == shape:
             return gi
-    if gi.shape == out_shape and len(shape) <= len(out_shape) and all(
-            n == 1 or n == m for n, m in zip(shape[::-1], out_shape[::-1])):
+    if gi.shape == out_shape and _stretched(shape, out_shape) is not None:
         return _sum_to(gi, shape)
     raise ShapeError(
         f"the VJP of {op.name} ({op.symbol}) for input {k} ({inp.label()}) returned a "
@@ -825,6 +833,13 @@ def backprop(roots, seeds, record=None):
     every chain-rule product as it is made; the graph IR uses it to build the
     step-by-step explanation from this very code.
     """
+    return _backprop(roots, seeds, record, None)
+
+
+def _backprop(roots, seeds, record, owned):
+    """``backprop``; with a set as ``owned``, it also collects the tensors whose
+    gradient is an array that backprop made and nothing else holds: those it
+    sums into in place, and ``backward`` stores them without a copy."""
     grads = {}
     for r, s in zip(roots, seeds):
         grads[r] = s if r not in grads else grads[r] + s
@@ -859,8 +874,15 @@ def backprop(roots, seeds, record=None):
                     grads[inp] = gi
                     if inp._op is not None:
                         push(heap, (-inp._id, inp))
+                    # new (not g passed on, not a view) from an op that never returns others' arrays
+                    if owned is not None and gi is not g and gi.base is None and t._op.fresh:
+                        owned.add(inp)
+                elif owned is not None and inp in owned:
+                    np.add(prev, gi, out=prev)
                 else:
-                    grads[inp] = prev + gi
+                    grads[inp] = prev = prev + gi
+                    if owned is not None and type(prev) is np.ndarray:   # (0-d + 0-d is a scalar)
+                        owned.add(inp)
     finally:
         _fp_errors.reset(quiet)
     return grads
