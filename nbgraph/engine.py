@@ -598,8 +598,7 @@ class Tensor:
                 raise ShapeError(
                     f"backward() on {self.label()}: grad has shape {seed.shape} but the "
                     f"tensor has shape {self.shape}")
-        owned = set()
-        grads = _backprop([self], [seed], None, owned)   # computes everything first ...
+        grads, owned = _backprop([self], [seed])   # computes everything first ...
         quiet = _fp_errors.set(_FP_QUIET)
         try:
             for t, g in grads.items():            # ... then writes: all or nothing
@@ -833,14 +832,14 @@ def backprop(roots, seeds, record=None):
     every chain-rule product as it is made; the graph IR uses it to build the
     step-by-step explanation from this very code.
     """
-    return _backprop(roots, seeds, record, None)
+    return _backprop(roots, seeds, record)[0]
 
 
-def _backprop(roots, seeds, record, owned):
-    """``backprop``; with a set as ``owned``, it also collects the tensors whose
-    gradient is an array that backprop made and nothing else holds: those it
-    sums into in place, and ``backward`` stores them without a copy."""
-    grads = {}
+def _backprop(roots, seeds, record=None):
+    """``backprop``, and the set of tensors whose gradient is an array that
+    backprop itself made and nothing else holds: ``backward`` keeps those
+    without a copy."""
+    grads, owned = {}, set()
     for r, s in zip(roots, seeds):
         grads[r] = s if r not in grads else grads[r] + s
     # Newest first: a tensor is always made after its inputs, so by the time it
@@ -849,23 +848,25 @@ def _backprop(roots, seeds, record, owned):
     heap = [(-r._id, r) for r in grads if r._op is not None]
     heapq.heapify(heap)
     pop, push, get, anomaly = heapq.heappop, heapq.heappush, grads.get, _anomaly
+    # A recorded contribution must not change afterwards: no summing in place then.
+    in_place = record is None
     quiet = _fp_errors.set(_FP_QUIET)
     try:
         while heap:
             t = pop(heap)[1]
-            g, ins, xs, params = grads[t], t._inputs, t._xs, t._params
-            fns = t._op.vjp
+            g, ins, params, op = grads[t], t._inputs, t._params, t._op
+            fns, args = op.vjp, (g, t.data, *t._xs)
             if type(fns) is tuple and len(fns) != len(ins):
                 _vjps(t)                          # raises the error that says so
             for k, inp in enumerate(ins):
                 if not inp.requires_grad:
                     continue
                 # the same call and check as vjp() above, inline: this loop is the hot path
-                gi = fns[k](g, t.data, *xs, **params) if params else fns[k](g, t.data, *xs)
+                gi = fns[k](*args, **params) if params else fns[k](*args)
                 if type(gi) is not np.ndarray or gi.shape != inp.data.shape:
                     gi = _checked(gi, t, k, inp)
                 if anomaly and not np.isfinite(gi).all():
-                    _raise_nonfinite(f"the gradient flowing from {t._op.name} ({t._op.symbol}) "
+                    _raise_nonfinite(f"the gradient flowing from {op.name} ({op.symbol}) "
                                      f"into {inp.label()} is {_bad(gi)}", ins)
                 if record is not None:
                     record(t, k, inp, g, gi)
@@ -875,14 +876,14 @@ def _backprop(roots, seeds, record, owned):
                     if inp._op is not None:
                         push(heap, (-inp._id, inp))
                     # new (not g passed on, not a view) from an op that never returns others' arrays
-                    if owned is not None and gi is not g and gi.base is None and t._op.fresh:
+                    if in_place and gi is not g and gi.base is None and op.fresh:
                         owned.add(inp)
-                elif owned is not None and inp in owned:
+                elif inp in owned:
                     np.add(prev, gi, out=prev)
                 else:
                     grads[inp] = prev = prev + gi
-                    if owned is not None and type(prev) is np.ndarray:   # (0-d + 0-d is a scalar)
+                    if in_place and type(prev) is np.ndarray:     # (0-d + 0-d gives a scalar)
                         owned.add(inp)
     finally:
         _fp_errors.reset(quiet)
-    return grads
+    return grads, owned
