@@ -817,8 +817,10 @@ def _checked(gi, t, k, inp):
         gi = np.asarray(gi, dtype=np.float64)   # numpy turns 0-d results into scalars
         if gi.shape == shape:
             return gi
-    if gi.shape == out_shape and _stretched(shape, out_shape) is not None:
-        return _sum_to(gi, shape)
+    axes = _stretched(shape, out_shape) if gi.shape == out_shape else None
+    if axes is not None:        # _sum_to, inline: every bias passes here
+        s = np.add.reduce(gi, axis=axes)
+        return s if s.shape == shape else s.reshape(shape)
     raise ShapeError(
         f"the VJP of {op.name} ({op.symbol}) for input {k} ({inp.label()}) returned a "
         f"gradient of shape {gi.shape}, but that input has shape {shape} "
