@@ -703,18 +703,23 @@ def apply(name, *args, **params):
             a = _const(a)
         inputs.append(a)
         datas.append(a.data)      # the arrays as the forward saw them: what the VJPs are given
-        needs_grad = needs_grad or a.requires_grad
+        if a.requires_grad:
+            needs_grad = True
     quiet = _fp_errors.set(_FP_QUIET)
     try:
-        data = op.forward(*datas, **params)
+        data = op.forward(*datas, **params) if params else op.forward(*datas)
     except (ValueError, IndexError, TypeError) as err:
         raise _shape_error(op, inputs, err) from None
     finally:
         _fp_errors.reset(quiet)
     if type(data) is not np.ndarray or data.dtype is not _F64:
         data = np.asarray(data, dtype=np.float64)
-    out = _new(Tensor)
-    out.data, out._grad, out.name, out.kind, out.scope, out._id = data, None, None, "op", _scope_path, next(_ids)
+    out = _new(Tensor)          # (not Tensor(): its checks and copy are for user data)
+    out.data = data
+    out._grad = out.name = None
+    out.kind = "op"
+    out.scope = _scope_path
+    out._id = next(_ids)
     if _grad_enabled:
         out.requires_grad = needs_grad
         out._op, out._inputs, out._xs, out._params = op, tuple(inputs), datas, params or None
