@@ -124,14 +124,17 @@ class Op:
     ``formula``: how the forward reads, with ``{0}``, ``{1}``... for the
     inputs, ``{all}`` for all of them, ``{p}`` for the parameters.
     ``local``: per input, the local derivative d(out)/d(input) as text.
+    ``fresh``: the VJPs return g itself, a view of it, or a new array, never
+    an array someone else holds (true of the built-in ops). Backprop may then
+    keep and add into a new array instead of copying it.
     """
 
-    __slots__ = ("name", "symbol", "forward", "vjp", "formula", "local")
+    __slots__ = ("name", "symbol", "forward", "vjp", "formula", "local", "fresh")
 
-    def __init__(self, name, symbol, forward, vjp, formula, local=()):
+    def __init__(self, name, symbol, forward, vjp, formula, local=(), fresh=False):
         self.name, self.symbol = name, symbol
         self.forward, self.vjp = forward, vjp
-        self.formula, self.local = formula, local
+        self.formula, self.local, self.fresh = formula, local, fresh
 
     def __repr__(self):
         return f"Op({self.name!r})"
@@ -140,8 +143,9 @@ class Op:
 OPS = {}
 
 
-def _entry(name, symbol, formula, local, forward, *vjp):
-    OPS[name] = Op(name, symbol, forward, vjp[0] if isinstance(vjp[0], _each) else vjp, formula, local)
+def _entry(name, symbol, formula, local, forward, *vjp, fresh=True):
+    OPS[name] = Op(name, symbol, forward, vjp[0] if isinstance(vjp[0], _each) else vjp, formula,
+                   local, fresh)
 
 
 class _each:
@@ -159,11 +163,18 @@ class _each:
 
 def _sum_to(g, shape):
     """Undo broadcasting: sum ``g`` over the axes that were stretched to reach it."""
-    lead = g.ndim - len(shape)
-    if lead:                    # axes added in front
-        g = np.add.reduce(g, axis=tuple(range(lead)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    return np.add.reduce(g, axis=stretched, keepdims=True) if stretched else g
+    s = np.add.reduce(g, axis=_stretched(shape, g.shape))
+    return s if s.shape == shape else s.reshape(shape)
+
+
+@functools.lru_cache(maxsize=1024)      # a model has few shapes; this runs for every bias
+def _stretched(shape, big):
+    """The axes of shape ``big`` that broadcasting ``shape`` to it added or stretched,
+    or None when ``shape`` does not broadcast to ``big``."""
+    lead = len(big) - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, big[lead:])):
+        return None
+    return tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and big[lead + i] != 1)
 
 
 def _keep(x, a, axis, keepdims):
@@ -587,14 +598,16 @@ class Tensor:
                 raise ShapeError(
                     f"backward() on {self.label()}: grad has shape {seed.shape} but the "
                     f"tensor has shape {self.shape}")
-        grads = backprop([self], [seed])          # computes everything first ...
+        grads, owned = _backprop([self], [seed])   # computes everything first ...
         quiet = _fp_errors.set(_FP_QUIET)
         try:
             for t, g in grads.items():            # ... then writes: all or nothing
                 if t._grad is not None:
                     t._grad = t._grad + g
+                elif t._op is not None or t in owned:
+                    t._grad = g
                 else:   # a leaf gets its own array: one op's VJP may hand the same one to two inputs
-                    t._grad = g if t._op is not None else g.copy()
+                    t._grad = g.copy()
         finally:
             _fp_errors.reset(quiet)
 
@@ -655,7 +668,7 @@ def define_op(name, symbol, formula, forward, vjp, local=()):
             raise ValueError(
                 f"an op named {name!r} already exists ({where_}); give your op another name. "
                 "(Running the same define_op again replaces its own op.)")
-    _entry(name, symbol, formula, tuple(local), forward, *vjps)
+    _entry(name, symbol, formula, tuple(local), forward, *vjps, fresh=False)   # its VJPs may return anything
     _DEFINED_BY[name] = origin
     return lambda *args, **params: apply(name, *args, **params)
 
@@ -689,8 +702,9 @@ def apply(name, *args, **params):
         if not isinstance(a, Tensor):
             a = _const(a)
         inputs.append(a)
-        datas.append(a.data)
-        needs_grad = needs_grad or a.requires_grad
+        datas.append(a.data)      # the arrays as the forward saw them: what the VJPs are given
+        if a.requires_grad:
+            needs_grad = True
     quiet = _fp_errors.set(_FP_QUIET)
     try:
         data = op.forward(*datas, **params) if params else op.forward(*datas)
@@ -700,15 +714,14 @@ def apply(name, *args, **params):
         _fp_errors.reset(quiet)
     if type(data) is not np.ndarray or data.dtype is not _F64:
         data = np.asarray(data, dtype=np.float64)
-    out = _new(Tensor)
+    out = _new(Tensor)          # (not Tensor(): its checks and copy are for user data)
     out.data = data
     out._grad = out.name = None
-    out.scope = _scope_path
     out.kind = "op"
+    out.scope = _scope_path
     out._id = next(_ids)
     if _grad_enabled:
         out.requires_grad = needs_grad
-        # the input arrays as the forward saw them: what the VJPs are given
         out._op, out._inputs, out._xs, out._params = op, tuple(inputs), datas, params or None
     else:
         out.requires_grad, out._op, out._inputs, out._params = False, None, (), None
@@ -809,9 +822,10 @@ def _checked(gi, t, k, inp):
         gi = np.asarray(gi, dtype=np.float64)   # numpy turns 0-d results into scalars
         if gi.shape == shape:
             return gi
-    if gi.shape == out_shape and len(shape) <= len(out_shape) and all(
-            n == 1 or n == m for n, m in zip(shape[::-1], out_shape[::-1])):
-        return _sum_to(gi, shape)
+    axes = _stretched(shape, out_shape) if gi.shape == out_shape else None
+    if axes is not None:        # _sum_to, inline: every bias passes here
+        s = np.add.reduce(gi, axis=axes)
+        return s if s.shape == shape else s.reshape(shape)
     raise ShapeError(
         f"the VJP of {op.name} ({op.symbol}) for input {k} ({inp.label()}) returned a "
         f"gradient of shape {gi.shape}, but that input has shape {shape} "
@@ -825,7 +839,14 @@ def backprop(roots, seeds, record=None):
     every chain-rule product as it is made; the graph IR uses it to build the
     step-by-step explanation from this very code.
     """
-    grads = {}
+    return _backprop(roots, seeds, record)[0]
+
+
+def _backprop(roots, seeds, record=None):
+    """``backprop``, and the set of tensors whose gradient is an array that
+    backprop itself made and nothing else holds: ``backward`` keeps those
+    without a copy."""
+    grads, owned = {}, set()
     for r, s in zip(roots, seeds):
         grads[r] = s if r not in grads else grads[r] + s
     # Newest first: a tensor is always made after its inputs, so by the time it
@@ -834,23 +855,25 @@ def backprop(roots, seeds, record=None):
     heap = [(-r._id, r) for r in grads if r._op is not None]
     heapq.heapify(heap)
     pop, push, get, anomaly = heapq.heappop, heapq.heappush, grads.get, _anomaly
+    # A recorded contribution must not change afterwards: no summing in place then.
+    in_place = record is None
     quiet = _fp_errors.set(_FP_QUIET)
     try:
         while heap:
             t = pop(heap)[1]
-            g, ins, xs, params = grads[t], t._inputs, t._xs, t._params
-            fns = t._op.vjp
+            g, ins, params, op = grads[t], t._inputs, t._params, t._op
+            fns, args = op.vjp, (g, t.data, *t._xs)
             if type(fns) is tuple and len(fns) != len(ins):
                 _vjps(t)                          # raises the error that says so
             for k, inp in enumerate(ins):
                 if not inp.requires_grad:
                     continue
                 # the same call and check as vjp() above, inline: this loop is the hot path
-                gi = fns[k](g, t.data, *xs, **params) if params else fns[k](g, t.data, *xs)
+                gi = fns[k](*args, **params) if params else fns[k](*args)
                 if type(gi) is not np.ndarray or gi.shape != inp.data.shape:
                     gi = _checked(gi, t, k, inp)
                 if anomaly and not np.isfinite(gi).all():
-                    _raise_nonfinite(f"the gradient flowing from {t._op.name} ({t._op.symbol}) "
+                    _raise_nonfinite(f"the gradient flowing from {op.name} ({op.symbol}) "
                                      f"into {inp.label()} is {_bad(gi)}", ins)
                 if record is not None:
                     record(t, k, inp, g, gi)
@@ -859,8 +882,15 @@ def backprop(roots, seeds, record=None):
                     grads[inp] = gi
                     if inp._op is not None:
                         push(heap, (-inp._id, inp))
+                    # new (not g passed on, not a view) from an op that never returns others' arrays
+                    if in_place and gi is not g and gi.base is None and op.fresh:
+                        owned.add(inp)
+                elif inp in owned:
+                    np.add(prev, gi, out=prev)
                 else:
-                    grads[inp] = prev + gi
+                    grads[inp] = prev = prev + gi
+                    if in_place and type(prev) is np.ndarray:     # (0-d + 0-d gives a scalar)
+                        owned.add(inp)
     finally:
         _fp_errors.reset(quiet)
-    return grads
+    return grads, owned

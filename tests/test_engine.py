@@ -322,6 +322,54 @@ def test_leaf_grads_are_independent_arrays():
     np.testing.assert_array_equal(y.grad, [1.0, 1.0])
 
 
+def test_no_gradient_array_is_shared_with_another_tensor_or_with_data():
+    # Backprop keeps the arrays it made without copying and sums into them in
+    # place; a user must never see that: each leaf's .grad is its own array.
+    W = ng.parameter(np.arange(6.0).reshape(2, 3), name="W")
+    b = ng.parameter(np.zeros(3), name="b")
+    c = ng.parameter(np.ones((3, 2)), name="c")
+    x = ng.tensor(np.ones((4, 2)), requires_grad=False)
+    h = (x @ W + b).relu()
+    loss = (h * h).sum() + (W * W).sum() + h.reshape(-1).sum() + (h @ c.T.T).sum()
+    loss.backward()
+    tensors = [t for t in ng.engine.topological_order([loss]) if t._grad is not None]
+    leaves = [W, b, c]
+    for leaf in leaves:
+        for other in tensors:
+            if other is not leaf:
+                assert not np.shares_memory(leaf.grad, other._grad), (leaf.name, other.label())
+        assert not np.shares_memory(leaf.grad, leaf.data)
+    before = {t.name: t.grad.copy() for t in leaves}
+    W.grad += 100.0
+    np.testing.assert_array_equal(b.grad, before["b"])
+    np.testing.assert_array_equal(c.grad, before["c"])
+    # a second backward adds into every leaf, again into arrays of their own
+    loss.backward()
+    np.testing.assert_allclose(b.grad, 2 * before["b"])
+    np.testing.assert_allclose(W.grad, 100.0 + 2 * before["W"])
+
+
+def test_a_custom_vjp_may_return_an_array_the_user_holds():
+    # A define_op VJP can return anything, even an input: its gradient is copied.
+    held = ng.define_op("pass_data", "p", "p({0})", lambda a: a * 2.0,
+                        lambda g, out, a: a)
+    x = ng.tensor([1.0, 2.0], name="x")
+    held(x).sum().backward()
+    x.grad[0] = 50.0
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
+
+
+def test_gradients_summed_from_several_uses_are_right_with_a_recorder():
+    # explanations record each contribution: summing into it afterwards would change them
+    x = ng.tensor([1.0, 2.0], name="x")
+    y = (x * x).sum() + (3.0 * x).sum()
+    seen = []
+    grads = ng.engine.backprop([y], [np.ones(())], lambda t, k, i, g, gi: seen.append((i, gi.copy(), gi)))
+    for inp, copy, live in seen:
+        np.testing.assert_array_equal(copy, live)
+    np.testing.assert_array_equal(grads[x], [5.0, 7.0])
+
+
 def test_no_grad_and_detach():
     x = ng.tensor(2.0)
     with ng.no_grad():
