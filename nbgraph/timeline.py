@@ -21,7 +21,9 @@ import json
 
 from . import explain
 
-__all__ = ["Timeline", "check_position"]
+__all__ = ["Timeline", "check_position", "TEXT_LINES"]
+
+TEXT_LINES = 40       # lines of an explanation in the JSON (the full text: ``explanation(p)``)
 
 
 def check_position(position, total):
@@ -63,12 +65,14 @@ class Timeline:
             steps = [fpos[i] for i in u.nodes if fpos[i] > 0]
             entry = {"id": u.id, "kind": u.kind, "v": max(fpos[i] for i in u.nodes),
                      "g": max(grads) if grads and u.kind != "op" else None}
-            # where clicking the unit goes: its forward step, its backward step
-            entry["jump"] = [min(steps) if steps else None,
-                             min(grads) if grads and u.kind != "op" else None]
+            # where clicking the unit goes: its forward step, its backward step; written
+            # only where it is not [v or null, g] (a collapsed box: its first steps)
+            jump = [min(steps) if steps else None, min(grads) if grads and u.kind != "op" else None]
+            if jump != [entry["v"] or None, entry["g"]]:
+                entry["jump"] = jump
             if u.copy_of:
                 entry["copy_of"] = u.copy_of
-            if hover is not None:
+            if hover is not None and not u.copy_of:     # a copy shows what its primary shows
                 entry.update(hover(u) or {})
             unit_of[u.key] = u.id
             self.units.append(entry)
@@ -120,6 +124,16 @@ class Timeline:
         step = self.steps[check_position(p, self.total)]
         return explain.start_text(self.graph) if step is None else step.explanation
 
+    def text(self, p, lines=TEXT_LINES):
+        """The explanation as a panel shows it: at most ``lines`` lines (a node used
+        thousands of times sums thousands of products: the first and last ones are kept)."""
+        text = self.explanation(p)
+        parts = text.split("\n")
+        if len(parts) <= lines:
+            return text
+        cut = len(parts) - lines + 1
+        return "\n".join(parts[:lines - 6] + [f"… {cut} more lines …"] + parts[-5:])
+
     def phase(self, p):
         """"start", "forward" or "backward"."""
         p = check_position(p, self.total)
@@ -157,7 +171,7 @@ class Timeline:
         return {"F": self.F, "B": self.B, "total": self.total, "units": self.units,
                 "active": self.active, "flow": [list(f) for f in self.flow],
                 "heads": [self.head(p) for p in range(n)],
-                "texts": [self.explanation(p) for p in range(n)]}
+                "texts": [self.text(p) for p in range(n)]}
 
     def to_json(self):
         """Compact JSON (see CONTRACT): grows with the graph, not with graph × steps."""

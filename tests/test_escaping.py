@@ -88,20 +88,17 @@ def check_all(name, scope):
     out = build(name, scope)
     G = ng.graph(out)
     svg = render.render_svg(G, position=3)          # the layout program must accept the DOT
-    root = ET.fromstring(svg)                       # and the SVG must be well-formed XML
-    texts = {}
-    for g in root.iter(SVG + "g"):
-        if g.get("class") in ("node", "cluster"):
-            texts[g.get("id")] = [("".join(t.itertext())) for t in g.iter(SVG + "text")]
+    ET.fromstring(svg)                              # and the SVG must be well-formed XML
+    texts = render.shown_texts(svg)
     for n in G.nodes:
         if n.kind == "const":
             continue
-        want = norm(visible(render._short(n.label)))
-        got = norm(" ".join(texts[f"n{n.id}"]))
+        want = norm(visible(render.shorten(n.label)))
+        got = norm(" ".join(texts[f"ng-n{n.id}"]))
         assert got.startswith(want), (n.label, got)
-    cluster = [v for k, v in texts.items() if k.startswith("cluster")]
+    cluster = [v for k, v in texts.items() if k.startswith("ng-s")]
     assert len(cluster) == 1
-    assert norm(" ".join(cluster[0])) == norm(visible(render._short(scope, 40)))
+    assert norm(" ".join(cluster[0])) == norm(visible(render.shorten(scope, 40)))
     for step in G.forward_steps + G.backward_steps:
         label = G.nodes[step.node].label
         check_panel(explanation_html(f"{step.phase} step · {label}", step.explanation, step.phase),
@@ -145,8 +142,13 @@ def test_explicit_cases(text):
 
 def test_long_names_are_cut_with_an_ellipsis():
     svg = check_all("x" * 300, "s" * 100)
-    assert "x" * 47 + "…" in svg and "x" * 49 not in svg
-    assert "s" * 39 + "…" in svg
+    shown = " ".join(" ".join(texts) for texts in render.shown_texts(svg).values())
+    assert "x" * 47 + "…" in shown and "x" * 49 not in shown
+    assert "s" * 39 + "…" in shown
+    # the full name is the box's tooltip (and the timeline's hover name)
+    root = ET.fromstring(svg)
+    titles = [t.text for t in root.iter(SVG + "title")]
+    assert "x" * 300 in titles
 
 
 def test_escape_itself():

@@ -40,9 +40,16 @@ def scoped_rnn(steps, width=2):
 
 
 def node_groups(svg):
+    """{id: shown texts} of the boxes (values and collapsed groups)."""
     root = ET.fromstring(svg)
-    return {g.get("id"): ["".join(t.itertext()) for t in g.iter(SVG + "text")]
-            for g in root.iter(SVG + "g") if g.get("class") == "node"}
+    boxes = {g.get("id") for g in root.iter(SVG + "g")
+             if {"ng-value", "ng-group"} & set((g.get("class") or "").split())}
+    return {k: v for k, v in render.shown_texts(svg).items() if k in boxes}
+
+
+def classes_of(svg, uid):
+    root = ET.fromstring(svg)
+    return set(next(g for g in root.iter(SVG + "g") if g.get("id") == uid).get("class").split())
 
 
 def test_20000_node_scalar_graph_renders_quickly_with_a_note():
@@ -77,13 +84,13 @@ def test_stepper_on_a_huge_graph_steps_node_by_node():
         s.step_forward()
     assert time.perf_counter() - t0 < 5
     assert s.position == 50
-    # the active (hidden) node lights its collapsed box
-    root = ET.fromstring(s.svg)
-    box = next(g for g in root.iter(SVG + "g") if g.get("id") == ops_box)
-    assert render.PALETTE["active_line"] in ET.tostring(box, encoding="unicode")
-    assert "values 50/" in " ".join(node_groups(s.svg)[ops_box])
+    # the active (hidden) node lights its collapsed box; its values are not all known yet
+    assert "ng-active" in classes_of(s.svg, ops_box)
+    assert "values ?" in node_groups(s.svg)[ops_box]
+    assert s.explanation.startswith(s.graph.nodes[s.step.node].label + " = ")
     s.run_to_end()
-    assert "grad 1" in node_groups(s.svg)[f"n{s.graph.output_ids[0]}"][-1]
+    assert any(t.startswith("values: all") for t in node_groups(s.svg)[ops_box])
+    assert "grad 1" in node_groups(s.svg)[f"ng-n{s.graph.output_ids[0]}"][-1]
 
 
 def test_scopes_collapse_and_expand():
@@ -114,12 +121,15 @@ def test_stepper_expand_and_hidden_steps():
     h3 = G.node("h3").id
     s.position = next(st.index + 1 for st in G.forward_steps if st.node == h3)
     assert s.explanation.startswith("h3 = tanh(")
-    assert node_groups(s.svg)[f"n{h3}"][1] != "?"
+    assert node_groups(s.svg)[f"ng-n{h3}"][1] != "?"
+    assert "ng-active" in classes_of(s.svg, f"ng-n{h3}")
 
 
 def test_collapse_on_request_and_small_graphs_stay_whole():
     loss = scoped_rnn(3, width=1)
-    assert "collapsed" not in render.render_svg(loss)
+    assert not any("ng-group" in c for c in
+                   (g.get("class") or "" for g in ET.fromstring(render.render_svg(loss)).iter(SVG + "g")))
+    assert "Scopes are collapsed" not in render.render_svg(loss)
     svg = ng.show(loss, collapse=True).svg
     assert "Scopes are collapsed into boxes" in svg
 

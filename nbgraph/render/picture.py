@@ -16,6 +16,7 @@ from .dot import faces as make_faces, layout_dot, state_dot
 from .labels import escape
 from . import layout
 from .look import STYLESHEET, grad_line, value_lines
+from .svg import LaidOut
 from .units import Units
 
 __all__ = ["Picture", "prepare", "as_graph", "cached", "Drawing"]
@@ -66,8 +67,8 @@ class Picture:
         svg = layout.run_layout_program(source, "svg", timeout=timeout, what=what,
                                  max_nodes=self.units.max_nodes).decode("utf-8")
         order = [u["id"] for u in self.timeline.units]
-        from .svg import LaidOut
-        self._laid = LaidOut(svg, order, {f.unit.id: f for f in self.faces}, STYLESHEET)
+        titles = {u["id"]: u["name"] for u in self.timeline.units if "name" in u}
+        self._laid = LaidOut(svg, order, {f.unit.id: f for f in self.faces}, STYLESHEET, titles)
         self.svg = self._laid.svg
         self.stylesheet = STYLESHEET
 

@@ -27,6 +27,8 @@ _BLOCK = re.compile(r'<g id="([^"]+)" class="([^"]+)">\n(.*?)</g>', re.S)
 _SHAPE = re.compile(r'<(path|polygon|ellipse) ')
 _TEXT = re.compile(r'<text ([^>]*)>([^<]*)</text>\n?')
 _XY = re.compile(r'(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)')
+_TITLE = re.compile(r'<title>[^<]*</title>')
+_COMMENT = re.compile(r'(<!--.*?-->)', re.S)
 _ROOT = re.compile(r'<svg [^>]*?(?=>)')
 
 
@@ -40,10 +42,15 @@ class LaidOut:
     """The laid-out SVG of a picture, cut into pieces with a class slot per unit.
 
     ``order`` lists the element ids of the units in the timeline's order;
-    ``faces`` maps an id to its ``Face`` (boxes and ops).
+    ``faces`` maps an id to its ``Face`` (boxes and ops); ``titles`` an id to
+    its tooltip (the full, unshortened name).
     """
 
-    def __init__(self, svg, order, faces, stylesheet):
+    def __init__(self, svg, order, faces, stylesheet, titles=None):
+        # Graphviz writes every "-" as "&#45;" (for comments, where "--" is illegal);
+        # outside comments a plain "-" is the same XML and keeps ids and texts searchable
+        svg = "".join(part if part.startswith("<!--") else part.replace("&#45;", "-")
+                      for part in _COMMENT.split(svg))
         index = {uid: k for k, uid in enumerate(order)}
         self.slots = [None] * len(order)
         pieces = []
@@ -67,6 +74,8 @@ class LaidOut:
             self.slots[k] = len(pieces)
             pieces.append("")                           # the state classes go here
             body = m.group(3)
+            if titles and uid in titles:         # the browser's tooltip: the full name
+                body = _TITLE.sub(lambda _m: f"<title>{escape(titles[uid])}</title>", body, count=1)
             face = faces.get(uid)
             if face is None:
                 body = self._edge(body) if "ng-edge" in cls.split() else body

@@ -160,6 +160,7 @@ function mount(el, data, onPosition) {
   const natH = (vb.length === 4 && vb[3] > 0 ? vb[3] : 300) * 4 / 3;
   svg.setAttribute("width", String(natW));
   svg.setAttribute("height", String(natH));
+  view.style.maxWidth = natW + 2 + "px";     // a small drawing keeps its size, panel beside it
   canvas.style.width = natW + "px";
   canvas.style.height = natH + "px";
 
@@ -336,11 +337,12 @@ function mount(el, data, onPosition) {
     const left = r.x * scale + tx, top = r.y * scale + ty;
     const right = left + r.w * scale, bottom = top + r.h * scale;
     let moved = false;
-    if (left < m || right > w - m) {
+    // Only along a direction in which the drawing does not fit anyway.
+    if (natW * scale > w && (left < m || right > w - m)) {
       tx = w / 2 - (r.x + r.w / 2) * scale;
       moved = true;
     }
-    if (top < m || bottom > vh - m) {
+    if (natH * scale > vh && (top < m || bottom > vh - m)) {
       ty = vh / 2 - (r.y + r.h / 2) * scale;
       moved = true;
     }
@@ -356,7 +358,10 @@ function mount(el, data, onPosition) {
     applyTransform();
   }
 
+  // The wheel zooms once the widget has the focus (a click on it) or with Ctrl held;
+  // otherwise it scrolls the notebook as usual, so passing over a drawing never traps it.
   view.addEventListener("wheel", (e) => {
+    if (!e.ctrlKey && !root.contains(document.activeElement)) return;
     e.preventDefault();
     const r = view.getBoundingClientRect();
     const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
@@ -509,18 +514,22 @@ function mount(el, data, onPosition) {
   slider.addEventListener("input", stepAnd(() => go(slider.value)));
   fitB.addEventListener("click", () => fit());
 
-  root.addEventListener("keydown", (e) => {
-    if (e.altKey || e.ctrlKey || e.metaKey) return;
+  // ← → Home End while the focus is inside the widget. Heard on the window in the
+  // capture phase: the notebook's own shortcuts (also heard early) must not get them.
+  const onKey = (e) => {
     const t = e.target;
-    if (t && (t.tagName === "SELECT" || (t.tagName === "INPUT" && t.type !== "range"))) return;
+    if (!(t instanceof Node) || !root.contains(t)) return;
+    if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    if (t.tagName === "SELECT" || (t.tagName === "INPUT" && t.type !== "range")) return;
     const moves = {ArrowRight: () => pos + 1, ArrowLeft: () => pos - 1, Home: () => 0, End: () => total};
     const move = moves[e.key];
     if (!move) return;
     e.preventDefault();
-    e.stopPropagation();        // keep JupyterLab's own shortcuts out of it
+    e.stopPropagation();
     stopPlay();
     go(move());
-  });
+  };
+  window.addEventListener("keydown", onKey, true);
 
   const resize = new ResizeObserver(() => {
     const w = view.clientWidth;
@@ -540,6 +549,7 @@ function mount(el, data, onPosition) {
     get position() { return pos; },
     destroy() {
       stopPlay();
+      window.removeEventListener("keydown", onKey, true);
       resize.disconnect();
       root.remove();
     },

@@ -665,3 +665,31 @@ def _shutdown_sessions(server: JupyterServer) -> None:
         for session in server.api("sessions") or []:
             with contextlib.suppress(Exception):
                 server.api(f"sessions/{session['id']}", method="DELETE", timeout=15)
+
+
+@pytest.fixture(scope="session")
+def dejavu_browser(chromium_executable, tmp_path_factory):
+    """Chromium that sees only the DejaVu fonts (wider than Helvetica and Arial): a
+    fontconfig of its own lists just that folder, whatever the machine has installed."""
+    from playwright.sync_api import sync_playwright
+
+    folder = "/usr/share/fonts/truetype/dejavu"
+    if not os.path.isdir(folder):
+        pytest.fail(f"the DejaVu fonts are needed at {folder} (Debian: apt-get install fonts-dejavu-core)")
+    conf_dir = tmp_path_factory.mktemp("fontconfig")
+    conf = conf_dir / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+                    f"  <dir>{folder}</dir>\n  <cachedir>{conf_dir / 'cache'}</cachedir>\n"
+                    # the usual aliases (Helvetica -> sans-serif -> DejaVu Sans), no other folders
+                    '  <include ignore_missing="yes">/etc/fonts/conf.d</include>\n</fontconfig>\n')
+    env = dict(os.environ, FONTCONFIG_FILE=str(conf))
+    pw = sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=chromium_executable, headless=True,
+                               args=CHROMIUM_ARGS, env=env)
+        try:
+            yield b
+        finally:
+            b.close()
+    finally:
+        pw.stop()

@@ -5,13 +5,13 @@ fixture): same selectors, same helpers, since Notebook 7 renders notebooks
 and widgets with the JupyterLab components.
 
 Contract (as rendered in the browser; all selectors are in this block):
-  Stepper  buttons are ipywidgets Buttons with tooltips "Reset", "Step back",
-           "Step forward", "Run to end"; the drawing is an ipywidgets.HTML
-           with class nbgraph-svg holding an inline Graphviz <svg> where each
-           graph node is <g class="node">; for value nodes the first <text> is
-           the name, later texts show the value ("4") and the gradient
-           ("grad -3"); explanation: HTML with class nbgraph-explanation;
-           progress read-out: class nbgraph-progress, "forward 1/2 · backward 0/5".
+  Stepper  the anywidget of nbgraph/static/stepper.js (root .nbg-stepper): buttons
+           with tooltips "Reset", "Step back", "Step forward", "Run to end"; the
+           drawing is an inline Graphviz <svg> inside .nbg-view where each graph
+           node is <g class="node ...">; for value nodes the first shown <text> is
+           the name, later shown texts the value ("4") and the gradient ("grad -3")
+           (texts of other states are in the SVG but not displayed); explanation:
+           .nbg-panel; progress read-out: .nbg-progress, "forward 1/2 · backward 0/5".
   Lesson 01 builds x=1, y=3, z=-3, p=x+y, g=p*z and displays a Stepper.
   Lesson 03 has a training cell showing an ipywidgets.Image with class
            nbgraph-lossplot and a Button with tooltip "Stop"; after Stop the
@@ -36,11 +36,11 @@ RESET = 'button[title="Reset"]'
 STEP_BACK = 'button[title="Step back"]'
 STEP_FORWARD = 'button[title="Step forward"]'
 RUN_TO_END = 'button[title="Run to end"]'
-SVG_BOX = ".nbgraph-svg"                    # ipywidgets.HTML holding the <svg>
-SVG = ".nbgraph-svg svg"
+SVG_BOX = ".nbg-view"                       # the Stepper's drawing area, holding the <svg>
+SVG = ".nbg-view svg"
 GRAPH_NODE = "g.node"
-EXPLANATION = ".nbgraph-explanation"
-PROGRESS = ".nbgraph-progress"
+EXPLANATION = ".nbg-panel"
+PROGRESS = ".nbg-progress"
 LOSSPLOT = "img.nbgraph-lossplot"           # ipywidgets.Image renders an <img>
 STOP = 'button[title="Stop"]'
 STOPPED_TEXT = "stopped"
@@ -63,10 +63,23 @@ _JS_NODE_TEXTS = """
   if (!svg) return null;
   const nodes = {};
   for (const g of svg.querySelectorAll("g.node")) {
-    const texts = [...g.querySelectorAll("text")].map(t => t.textContent.trim());
+    // only the texts a reader sees: the stylesheet hides the other state's twin
+    const texts = [...g.querySelectorAll("text")].filter(t => getComputedStyle(t).display !== "none")
+      .map(t => t.textContent.trim());
     if (texts.length) nodes[texts[0]] = texts.slice(1);
   }
   return nodes;
+}
+"""
+
+
+_JS_SVG_STATE = """
+(svgSel) => {
+  const svg = document.querySelector(svgSel);
+  if (!svg) return null;
+  const classes = (e) => [...e.classList].sort().join(" ");
+  return classes(svg) + "|" + [...svg.querySelectorAll("g[id]")]
+    .map(g => g.id + ":" + classes(g)).join("|");
 }
 """
 
@@ -107,7 +120,8 @@ class Stepper:
         return nodes
 
     def svg_html(self) -> str:
-        return self.page.locator(self.sel(SVG)).first.inner_html()
+        """The drawing's state: each unit's classes (sorted) -- a step only toggles classes."""
+        return self.page.evaluate(_JS_SVG_STATE, self.sel(SVG))
 
     def progress(self) -> str:
         return self.page.locator(self.sel(PROGRESS)).first.inner_text()
@@ -124,8 +138,7 @@ class Stepper:
     def wait_svg_equals(self, html: str, what: str) -> None:
         try:
             self.page.wait_for_function(
-                "([sel, html]) => { const s = document.querySelector(sel);"
-                " return s && s.innerHTML === html; }",
+                f"([sel, html]) => ({_JS_SVG_STATE.strip()})(sel) === html",
                 arg=[self.sel(SVG), html], timeout=10_000)
         except Exception as exc:
             raise AssertionError(f"drawing did not return to {what}") from exc
