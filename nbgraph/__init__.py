@@ -35,10 +35,10 @@ def _t(x):
 # The rest loads on first use, so `import nbgraph` stays light.
 _LAZY = {
     "show": "render", "to_dot": "render", "render_svg": "render",
-    "Stepper": "stepper", "LossPlot": "lossplot",
+    "Stepper": "stepper", "LossPlot": "lossplot", "save_html": "publish",
     "fit": "train", "History": "train", "Stop": "train",
     "nn": None, "optim": None, "datasets": None, "losses": None, "train": None,
-    "lossplot": None, "render": None, "stepper": None, "examples": None,
+    "lossplot": None, "render": None, "stepper": None, "examples": None, "publish": None,
     "load_ipython_extension": "magics", "unload_ipython_extension": "magics",
 }
 

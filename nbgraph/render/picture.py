@@ -174,7 +174,9 @@ class Drawing:
         return self.svg
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"image/svg+xml": self.svg, "text/plain": repr(self)}
+        from ..publish import html_form    # the <img> that shows even where SVG is refused
+        return {"image/svg+xml": self.svg, "text/html": html_form(self.picture, self.position),
+                "text/plain": repr(self)}
 
     def __repr__(self):
         pic = self.picture
