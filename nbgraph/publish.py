@@ -139,10 +139,17 @@ def write_text_atomic(path, text):
     """Write ``text`` to ``path`` through a temporary file in the same folder, renamed
     into place: the file is either the old one or the whole new one."""
     path = pathlib.Path(path)
+    try:
+        mode = path.stat().st_mode & 0o777       # keep the old file's permissions
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask                   # what open() would have given
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
