@@ -31,8 +31,8 @@ class ExportError(Exception):
 
 
 class DropWidgetViews(Preprocessor):
-    """Remove widget views and saved widget state, so each output shows its static
-    (and for drawings, self-stepping) forms."""
+    """Remove widget views and saved widget state, so each drawing output shows its
+    HTML form (``nbgraph.publish``): the picture, and for a Stepper the steps."""
 
     def preprocess(self, nb, resources):
         resources.setdefault("nbgraph", {})["widget_views_dropped"] = strip_widget_views(nb)

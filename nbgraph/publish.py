@@ -1,30 +1,39 @@
 """Drawings that travel: the HTML form of a drawing output, and pages that step offline.
 
-    publish.html_form(pic, position, stepper=True)   # what a Stepper adds as text/html
-    publish.html_form(pic)                           # what ng.show's Drawing adds
+    publish.html_form(pic, position, stepper=True)   # a Stepper's text/html
+    publish.html_form(pic)                           # ng.show's Drawing's text/html
     ng.save_html(x, "g.html")                        # one self-contained page that steps
 
-The HTML form is built for every place an output is shown:
+The form is HTML without a blank line, built for every place an output is shown:
 
-* the picture is an ``<img>`` whose ``src`` is a data URL of the static SVG:
-  sanitizers (an untrusted notebook, GitHub, nbconvert's ``sanitize_html``)
-  keep it, so the drawing always shows;
-* a Stepper's form adds an inline ``<script type="module">`` holding the
-  widget's own front end (``static/stepper.js`` up to its exports, the file
-  itself, not a copy) and the position model. Where scripts run (a trusted
-  notebook, an exported page, a saved page) it mounts the same controls as
-  the widget and steps in the page, no kernel and no network. The drawing it
-  steps is read back from the ``<img>``, so the SVG is stored once.
+* the picture is an ``<img>`` whose ``src`` is a data URL of the static SVG of
+  the saved position: sanitizers keep it (an untrusted notebook in JupyterLab
+  or Notebook 7 refuses ``image/svg+xml`` but shows this), so the drawing
+  always shows;
+* a Stepper's form adds an inline ``<script type="module">``. Where scripts
+  run (a trusted notebook, an exported or saved page) it imports the widget's
+  own front end (``static/stepper.js``, the file itself, carried as base64 and
+  imported from a blob URL: no copy, no network), mounts the same controls as
+  the widget on the drawing read back from the ``<img>`` (the SVG is stored
+  once) and steps in the page, with no kernel.
 
 No control is written in the HTML itself: a sanitized view shows the picture
 and no dead buttons.
+
+It travels as ``text/html``, which JupyterLab and Notebook 7 render sanitized
+when untrusted (``<img src="data:...">`` kept, scripts removed) and as is when
+trusted (scripts run). One view cannot be served: nbconvert's
+``sanitize_html`` *escapes* every tag it does not allow (``img`` and
+``script`` among them) and prefers ``text/html`` (then ``text/markdown``) to
+``image/svg+xml``, so there any picture carried in HTML shows as markup text.
+The form has no blank line and nothing a Markdown math pass would touch
+(everything variable is base64), so it survives being rendered as Markdown too.
 """
 
 import base64
 import contextlib
 import functools
 import hashlib
-import json
 import os
 import pathlib
 import tempfile
@@ -32,88 +41,90 @@ import tempfile
 from . import render
 
 __all__ = ["html_form", "page_html", "write_page", "save_html", "strip_widget_views",
-           "WIDGET_VIEW", "WIDGET_STATE"]
+           "is_form", "FORM_MIME", "WIDGET_VIEW", "WIDGET_STATE"]
 
 _STATIC = pathlib.Path(__file__).parent / "static"
-# stepper.js ends with its `export` lines after this comment; everything above it is
-# plain script that defines mount(), usable inline in a page.
-_EXPORTS_MARK = "// ---- exports"
+FORM_MIME = "text/html"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 _BOX = "nbgraph-html"
+_START = f'<div class="{_BOX}"'
 
 
 @functools.lru_cache(maxsize=1)
 def _front_end():
-    """(module body defining mount, stepper.css): the widget's own files, read once."""
-    js = (_STATIC / "stepper.js").read_text(encoding="utf-8")
-    body = js[:js.index(_EXPORTS_MARK)]
-    # Inline, a script ends at the first "</script"; "<!--" changes how it is parsed.
-    if "</script" in body.lower() or "<!--" in body:
-        raise ValueError("static/stepper.js cannot be inlined: it contains '</script' or '<!--'")
-    return body, (_STATIC / "stepper.css").read_text(encoding="utf-8")
+    """(stepper.js, stepper.css) as base64: the widget's own files, read once."""
+    return tuple(_b64((_STATIC / name).read_text(encoding="utf-8")) for name in ("stepper.js", "stepper.css"))
 
 
-def _js_value(value):
-    """``value`` as a JavaScript literal that no text inside can end the <script> with."""
-    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
+def _b64(text):
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def _data_url(svg):
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-
-
-# The glue after mount(): finds this output's box (the first one with its key not yet
-# mounted: module scripts have no currentScript), reads the SVG back from the <img>,
-# mounts the Stepper and only then removes the picture (if anything fails, it stays).
-_GLUE = """
-{
-  const box = [...document.querySelectorAll("div.%(box)s[data-nbgraph=\\"%(key)s\\"]")]
-    .find((b) => !b.dataset.nbgraphMounted);
-  if (box) {
-    box.dataset.nbgraphMounted = "1";
-    const img = box.querySelector("img");
-    const bytes = Uint8Array.from(atob(img.src.slice(img.src.indexOf(",") + 1)), (c) => c.charCodeAt(0));
+# Run where scripts run. It finds this output's box (the first one with its key not yet
+# mounted: module scripts have no currentScript), imports the widget's module from a
+# blob URL (a fresh URL each time, so a re-rendered output mounts again), mounts the
+# Stepper on the SVG read back from the <img>, and only then removes the picture (if
+# anything fails, the picture stays). No "$", "<", "&" or blank line: Markdown and its
+# math pass leave it alone.
+_LOADER = """
+const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+const text = (b64) => new TextDecoder().decode(bytes(b64));
+const box = [...document.querySelectorAll('div.%(box)s[data-nbgraph="%(key)s"]')]
+  .find((b) => !b.dataset.nbgraphMounted);
+if (box) {
+  box.dataset.nbgraphMounted = "1";
+  const img = box.querySelector("img");
+  const url = URL.createObjectURL(new Blob([bytes("%(js)s")], {type: "text/javascript"}));
+  import(url).then(({mount}) => {
     const host = document.createElement("div");
     const css = document.createElement("style");
-    css.textContent = %(css)s;
+    css.textContent = text("%(css)s");
     host.appendChild(css);
     box.appendChild(host);
     try {
-      mount(host, {svg: new TextDecoder().decode(bytes), timeline: %(timeline)s, position: %(position)d});
+      mount(host, {svg: text(img.src.split(",")[1]), timeline: JSON.parse(text("%(timeline)s")),
+                   position: %(position)d});
       img.remove();
     } catch (err) {
       host.remove();
-      console.error("nbgraph: the Stepper could not start; the picture stays", err);
+      throw err;
     }
-  }
+  }).catch((err) => {
+    console.error("nbgraph: the Stepper could not start; the picture stays.", err);
+  }).finally(() => URL.revokeObjectURL(url));
 }
-"""
+""".strip("\n")
 
 
 def html_form(picture, position=None, stepper=False, alt=None):
-    """The HTML of a drawing output: an ``<img>`` of ``picture.svg_at(position)``,
+    """The form of a drawing output: an ``<img>`` of ``picture.svg_at(position)``,
     and with ``stepper=True`` the script that steps it where scripts run.
 
-    Deterministic: the same picture and position give the same bytes.
+    No blank line; deterministic: the same picture and position give the same bytes.
     """
     svg = picture.svg_at(position)
     if alt is None:
         at = "final state" if position is None else f"step {position} of {picture.total}"
         alt = f"nbgraph drawing of {picture.graph.loss_label}, {at}"
-    img = (f'<img class="nbgraph-picture" src="{_data_url(svg)}" alt="{render.escape(alt)}" '
-           'style="max-width:100%;height:auto">')
+    img = (f'<img class="nbgraph-picture" src="data:image/svg+xml;base64,{_b64(svg)}" '
+           f'alt="{render.escape(alt)}" style="max-width:100%;height:auto">')
     if not stepper:
-        return f'<div class="{_BOX}">{img}</div>'
+        return f'{_START}>{img}</div>'
     if position is None:
-        raise ValueError("a Stepper's HTML form needs a position (0 .. total)")
+        raise ValueError("a Stepper's form needs a position (0 .. total)")
     timeline = picture.timeline.to_json()
     key = hashlib.sha1(f"{position}\n{timeline}\n{svg}".encode("utf-8")).hexdigest()[:16]
-    body, css = _front_end()
-    glue = _GLUE % {"box": _BOX, "key": key, "css": _js_value(css), "position": position,
-                    "timeline": timeline.replace("<", "\\u003c")}
-    return (f'<div class="{_BOX}" data-nbgraph="{key}">{img}\n'
-            f'<script type="module">\n{body}{glue}</script>\n</div>')
+    js, css = _front_end()
+    loader = _LOADER % {"box": _BOX, "key": key, "js": js, "css": css,
+                        "timeline": _b64(timeline), "position": position}
+    return f'{_START} data-nbgraph="{key}">{img}<script type="module">\n{loader}\n</script></div>'
+
+
+def is_form(text):
+    """Is ``text`` (a str or nbformat's list of lines) a form written by ``html_form``?"""
+    text = "".join(text) if isinstance(text, list) else str(text)
+    return text.startswith(_START)
 
 
 _PAGE = """<!DOCTYPE html>

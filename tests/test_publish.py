@@ -17,7 +17,7 @@ from nbgraph import publish, render
 ROOT = Path(__file__).resolve().parents[1]
 STEPPER_JS = ROOT / "nbgraph" / "static" / "stepper.js"
 IMG = re.compile(r'<img\b[^>]*\bsrc="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
-FETCHING = re.compile(r'<(?:script|img|link|iframe)\b[^>]*\b(?:src|href)="(?!data:)|@import|url\((?!data:)'
+FETCHING = re.compile(r'<(?:script|img|link|iframe)\b[^>]*\b(?:src|href)="(?!data:)|@import|(?-i:url)\((?!data:)'
                       r'|https?://[^"\s]*\.(?:js|mjs|css|woff2?|ttf)\b', re.I)
 
 
@@ -35,32 +35,54 @@ def test_stepper_bundle_keeps_its_forms_and_adds_the_html_form():
     s = ng.Stepper(reference())
     s.step_forward()
     data, _ = s._repr_mimebundle_()
-    assert {"application/vnd.jupyter.widget-view+json", "image/svg+xml", "text/plain",
-            "text/html"} <= set(data)
-    html = data["text/html"]
+    assert set(data) == {"application/vnd.jupyter.widget-view+json", "image/svg+xml", "text/plain",
+                         publish.FORM_MIME}
+    html = data[publish.FORM_MIME]
+    assert publish.is_form(html)
     assert picture_in(html) == data["image/svg+xml"] == s.svg      # the picture of this position
     assert data["text/plain"] == repr(s)
-    # the widget's own module, not a copy: the file's text up to its exports, verbatim
-    js = STEPPER_JS.read_text(encoding="utf-8")
-    assert js[:js.index("// ---- exports")] in html
+    # the widget's own module, not a copy: the file itself, base64 for the blob import
+    js = base64.b64encode(STEPPER_JS.read_bytes()).decode("ascii")
+    assert f'bytes("{js}")' in html
     assert html.count('<script type="module">') == 1 and html.count("</script>") == 1
     assert "<button" not in html and "<input" not in html and "<select" not in html
-    assert '"position": 1' not in html and "position: 1}" in html
+    assert "position: 1}" in html
+
+
+def test_form_would_pass_through_markdown_unchanged():
+    """Renderers that treat it as Markdown (marked after a math pass): an HTML block ends
+    at a blank line, and "$" or "@@n@@" would start math. The form has none of them."""
+    forms = [ng.Stepper(reference())._repr_mimebundle_()[0][publish.FORM_MIME],
+             ng.show(reference())._repr_mimebundle_()[publish.FORM_MIME]]
+    for form in forms:
+        assert form.startswith('<div class="nbgraph-html"') and form.endswith("</div>")
+        assert not re.search(r"\n\s*\n", form)
+        assert "$" not in form and "@@" not in form and "\\" not in form
+
+
+def test_the_front_end_fetches_nothing():
+    """What the form imports (the widget's files) loads nothing either: no import(), fetch,
+    url(), @import or address other than the SVG namespace."""
+    for f in (STEPPER_JS, STEPPER_JS.with_suffix(".css")):
+        text = f.read_text(encoding="utf-8")
+        assert not re.search(r"\bimport\s*\(|\bimport\s+[\w{*]|\bfetch\s*\(|XMLHttpRequest|"
+                             r"url\(|@import|https?://(?!www\.w3\.org/2000/svg\b)", text), f.name
 
 
 def test_html_form_is_deterministic_and_differs_by_position():
     a, b = ng.Stepper(reference()), ng.Stepper(reference())
-    assert a._repr_mimebundle_()[0]["text/html"] == b._repr_mimebundle_()[0]["text/html"]
+    form = publish.FORM_MIME
+    assert a._repr_mimebundle_()[0][form] == b._repr_mimebundle_()[0][form]
     b.run_to_end()
-    assert a._repr_mimebundle_()[0]["text/html"] != b._repr_mimebundle_()[0]["text/html"]
+    assert a._repr_mimebundle_()[0][form] != b._repr_mimebundle_()[0][form]
 
 
 def test_drawing_bundle_has_a_picture_and_no_script():
     d = ng.show(reference())
     data = d._repr_mimebundle_()
-    assert set(data) == {"image/svg+xml", "text/html", "text/plain"}
-    assert picture_in(data["text/html"]) == data["image/svg+xml"] == d.svg
-    assert "<script" not in data["text/html"]
+    assert set(data) == {"image/svg+xml", publish.FORM_MIME, "text/plain"}
+    assert picture_in(data[publish.FORM_MIME]) == data["image/svg+xml"] == d.svg
+    assert "<script" not in data[publish.FORM_MIME]
     assert data["text/plain"].startswith("<nbgraph drawing: 5 nodes")
 
 
@@ -69,7 +91,7 @@ def test_hostile_names_cannot_end_the_script_or_the_attribute():
     x = ng.tensor(1.0, name=evil)
     y = (x * 2.0).named(evil + "y")
     y.backward()
-    html = ng.Stepper(y)._repr_mimebundle_()[0]["text/html"]
+    html = ng.Stepper(y)._repr_mimebundle_()[0][publish.FORM_MIME]
     assert html.count("</script") == 1 and "<script>" not in html and "<!--" not in html
     alt = re.search(r'alt="([^"]*)"', html).group(1)
     assert "&lt;/script&gt;" in alt and "&quot;" in alt

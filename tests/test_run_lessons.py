@@ -86,7 +86,7 @@ def test_committed_lesson_is_saved_for_a_first_open(path):
     drawings = list(_drawing_outputs(book))
     assert drawings, f"{path.name} has no drawing output"
     for text, data in drawings:
-        assert {"text/html", "image/svg+xml", "text/plain"} <= set(data), text
+        assert set(data) == {"text/html", "image/svg+xml", "text/plain"}, text
         html = "".join(data["text/html"])
         picture = base64.b64decode(IMG.search(html).group(1)).decode("utf-8")
         assert picture == "".join(data["image/svg+xml"]), text
