@@ -262,3 +262,23 @@ def test_saved_and_exported_pages_step_offline(offline_page, tmp_path):
         page.screenshot(path=str(tmp_path / f"{Path(what).stem}.png"))
     assert left == [], f"requests left the page: {left}"
     assert errors == [], errors
+
+
+def test_plain_nbconvert_page_of_a_committed_lesson_steps_too(offline_page, tmp_path):
+    """`jupyter nbconvert --to html` (JupyterLab's template, unchanged) keeps the HTML form,
+    scripts included: offline its CDN scripts fail and the Stepper still steps."""
+    from nbconvert import HTMLExporter
+    page, left, _errors = offline_page
+    html, _ = HTMLExporter().from_filename(str(NOTEBOOKS_DIR / LESSON_01))
+    out = tmp_path / "plain.html"
+    out.write_text(html, encoding="utf-8")
+    page.goto(out.as_uri())
+    root = page.locator(STEPPER).first
+    root.wait_for()
+    for _ in range(2):
+        root.locator(STEP_FORWARD).click()
+    page.wait_for_function("(el) => el.textContent.startsWith('forward 2/2')",
+                           arg=root.locator(PROGRESS).element_handle())
+    assert by_name(root.evaluate(_JS_BOX_TEXTS))["g"][0] == "-12"
+    # what left the page is the template's own CDN scripts, not ours
+    assert left and all(re.match(r"https://cdnjs\.cloudflare\.com/", u) for u in left), left
