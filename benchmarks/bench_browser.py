@@ -8,7 +8,8 @@ with a real kernel, on micrograd-style scalar MLPs of about 300 and 1,500 nodes
 
 * latency: the median, over 40 clicks on "Step forward", of performance.now() when
   the click is dispatched to the next animation frame after the drawing changed
-  (goals: <= 16 ms at 300 nodes, <= 50 ms at 1,500);
+  (goals: <= 16 ms at 300 nodes, <= 50 ms at 1,500); the first click, which also
+  enters the forward pass (a root class that restyles the whole drawing), apart;
 * bytes the page sends per step on its websockets (the position message to the
   kernel): it must not grow with the graph;
 * Play at its fastest setting (120 ms): the time for 50 steps on 1,500 nodes, from
@@ -73,10 +74,13 @@ def test_latency_and_bytes(lab, n):
     median = statistics.median(latencies)
     per_step = statistics.median(s["bytes"] for s in sent)
     msgs = statistics.median(s["messages"] for s in sent)
-    RESULTS[n] = (nodes, median, max(latencies), per_step, msgs)
+    # The first click also enters the forward pass: the root's class changes from
+    # ng-start to ng-forward, which restyles the whole drawing once; reported apart.
+    first, rest = latencies[0], latencies[1:]
+    RESULTS[n] = (nodes, median, max(rest), first, per_step, msgs)
     goal = 16 if n == 300 else 50
     print(f"\n[bench] {nodes:5d} nodes: click -> next frame median {median:5.1f} ms "
-          f"(max {max(latencies):5.1f}, goal <= {goal} ms); "
+          f"(goal <= {goal} ms; max {max(rest):5.1f} ms, the first step {first:5.1f} ms); "
           f"sent per step: median {per_step:.0f} bytes in {msgs:.0f} message(s)")
 
 
@@ -108,8 +112,8 @@ def test_summary():
         if key == "play":
             print(f"  Play 120 ms x {PLAY_STEPS} on {row[0]} nodes: {row[1]:.2f} s")
         else:
-            print(f"  {row[0]:5d} nodes: latency median {row[1]:.1f} ms (max {row[2]:.1f}), "
-                  f"{row[3]:.0f} bytes / step in {row[4]:.0f} message(s)")
+            print(f"  {row[0]:5d} nodes: latency median {row[1]:.1f} ms (max {row[2]:.1f}, "
+                  f"first step {row[3]:.1f}), {row[4]:.0f} bytes / step in {row[5]:.0f} message(s)")
 
 
 if __name__ == "__main__":

@@ -226,7 +226,7 @@ class Graph:
     def _repr_mimebundle_(self, include=None, exclude=None):
         # drawing sits in a layer above this one: reach it through the package's public API
         import nbgraph
-        return nbgraph.show(self)._repr_mimebundle_(include, exclude)
+        return {"image/svg+xml": nbgraph.show(self).svg}
 
     def __repr__(self):
         return (f"<Graph: {len(self.nodes)} nodes, {len(self.forward_steps)} forward steps, "

@@ -18,11 +18,13 @@ browser (through ``to_json``) all read it. The state rule is ``classes``:
 """
 
 import json
+import re
 
 from . import explain
 
 __all__ = ["Timeline", "check_position", "TEXT_LINES"]
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 TEXT_LINES = 40       # lines of an explanation in the JSON (the full text: ``explanation(p)``)
 
 
@@ -65,14 +67,12 @@ class Timeline:
             steps = [fpos[i] for i in u.nodes if fpos[i] > 0]
             entry = {"id": u.id, "kind": u.kind, "v": max(fpos[i] for i in u.nodes),
                      "g": max(grads) if grads and u.kind != "op" else None}
-            # where clicking the unit goes: its forward step, its backward step; written
-            # only where it is not [v or null, g] (a collapsed box: its first steps)
-            jump = [min(steps) if steps else None, min(grads) if grads and u.kind != "op" else None]
-            if jump != [entry["v"] or None, entry["g"]]:
-                entry["jump"] = jump
+            # where clicking the unit goes: its forward step, its backward step
+            entry["jump"] = [min(steps) if steps else None,
+                             min(grads) if grads and u.kind != "op" else None]
             if u.copy_of:
                 entry["copy_of"] = u.copy_of
-            if hover is not None and not u.copy_of:     # a copy shows what its primary shows
+            if hover is not None:
                 entry.update(hover(u) or {})
             unit_of[u.key] = u.id
             self.units.append(entry)
@@ -174,8 +174,12 @@ class Timeline:
                 "texts": [self.text(p) for p in range(n)]}
 
     def to_json(self):
-        """Compact JSON (see CONTRACT): grows with the graph, not with graph × steps."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        """Compact JSON (see CONTRACT): grows with the graph, not with graph × steps.
+
+        UTF-8 as it is; a lone surrogate in a name (which UTF-8 cannot carry)
+        becomes U+FFFD, as in the drawing."""
+        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        return _SURROGATE.sub("\ufffd", text)
 
     def __repr__(self):
         return f"<Timeline: {len(self.units)} units, forward {self.F}, backward {self.B}>"

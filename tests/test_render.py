@@ -162,7 +162,7 @@ def test_dot_layout_scopes_kinds():
     assert "rankdir=LR" in src
     assert src.count("subgraph cluster_") == 4
     for t in range(1, 5):
-        assert f"label=<t={t}>" in src
+        assert f">t={t}</td>" in src
     # the shared weight stands outside every cluster, with an edge into each step
     G = ng.graph(rnn())
     w = G.node("W_h").id
@@ -179,8 +179,8 @@ def test_nested_scopes_nest():
         with ng.scope("t=1"):
             a = ng.tensor(1.0, name="a") * 2
     d = ng.to_dot(a).source
-    outer = d.index("label=<rnn>")
-    inner = d.index("label=<t=1>")
+    outer = d.index(">rnn</td>")
+    inner = d.index(">t=1</td>")
     assert d.index("subgraph cluster_0") < d.index("subgraph cluster_1") < inner
     assert outer < inner
 
@@ -312,6 +312,12 @@ def test_layout_runs_once_per_prepare_stepper_and_graph_mode(count_layouts):
     assert len(count_layouts) == 3
     render.render_svg(G, color_by="grad")
     assert len(count_layouts) == 4
+    # the same Graph in the same mode: prepare and a Stepper reuse its picture
+    assert render.prepare(G) is render.prepare(G, color_by="state")
+    Stepper(G).run_to_end()
+    assert len(count_layouts) == 4
+    assert render.prepare(G, expand=None, collapse=True) is not render.prepare(G)
+    assert len(count_layouts) == 5
 
 
 def test_step_is_fast_on_300_nodes():
@@ -388,3 +394,43 @@ def test_heavily_shared_leaves_get_dashed_copies_and_a_note():
     small = render.prepare(rnn())
     assert not any("copy_of" in u for u in small.timeline.units)
     assert render.COPY_NOTE not in small.svg
+
+
+# -- layers ---------------------------------------------------------------------------------
+
+def imported_modules(path):
+    """Every nbgraph module a file imports, at the top or inside a function."""
+    import ast
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    package = os.path.relpath(os.path.dirname(path), os.path.dirname(os.path.dirname(ng.__file__)))
+    package = package.replace(os.sep, ".")
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[:len(base) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            out.add(name)
+            out.update(f"{name}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return {m for m in out if m.startswith("nbgraph")}
+
+
+def test_layers_import_only_the_layers_below_them():
+    root = os.path.dirname(ng.__file__)
+    below_render = ["engine.py", "graph.py", "text.py", "explain.py", "timeline.py"]
+    for name in below_render:
+        mods = imported_modules(os.path.join(root, name))
+        assert not {m for m in mods if m.startswith(("nbgraph.render", "nbgraph.stepper"))}, (name, mods)
+    # inside render: no module reaches for another's private names
+    for name in os.listdir(os.path.join(root, "render")):
+        if name.endswith(".py"):
+            mods = imported_modules(os.path.join(root, "render", name))
+            assert not [m for m in mods if m.rpartition(".")[2].startswith("_")], (name, mods)
+    code = "import sys, nbgraph.timeline; print('graphviz' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"

@@ -48,7 +48,9 @@ def test_reference_example_step_by_step():
     assert s.position == s.total and s.progress_text() == "forward 2/2 · backward 5/5"
     for name, grad in (("x", "-3"), ("y", "-3"), ("z", "4")):
         assert any(t.endswith(grad) and "grad" in t for t in texts(s, name)), texts(s, name)
-    assert s.explanation.startswith("dg/dx = dg/dp · dp/dx = -3 · 1 = -3")
+    # (the words are explain's; here: the last step is x's gradient, -3)
+    assert s.explanation == s.graph.backward_steps[-1].explanation
+    assert s.explanation.startswith("dg/dx = dg/dp") and "= -3 · 1 = -3" in s.explanation
 
 
 def test_svg_is_the_pictures_static_svg_of_each_position():

@@ -35,7 +35,7 @@ from .layout import (LayoutError, LayoutTimeoutError, LayoutProgramNotFound, set
                      set_layout_timeout, find_layout_program, run_layout_program)
 from .look import PALETTE, GRAD_BINS, GRAD_COLORS, GRAD_ZERO, STYLESHEET, grad_color
 from .units import MAX_NODES, COPY_NOTE
-from .picture import Picture, Drawing, prepare, as_graph, cached
+from .picture import Picture, Drawing, prepare, as_graph
 from .svg import shown_texts
 from . import layout
 from ..timeline import check_position
@@ -58,7 +58,7 @@ def render_svg(graph_or_tensor, position=None, color_by=None, expand=None, max_n
     The layout runs once per graph and mode; later calls only set classes.
     """
     g = as_graph(graph_or_tensor, "render_svg")
-    return cached(g, color_by, expand, max_nodes, collapse, timeout).svg_at(position)
+    return prepare(g, color_by, expand, max_nodes, collapse, timeout).svg_at(position)
 
 
 def to_dot(x, color_by=None, position=None, expand=None, max_nodes=None, collapse=None):
@@ -90,4 +90,4 @@ def show(x_or_graph, color_by=None, expand=None, max_nodes=None, collapse=None):
     ``.save("g.png")`` write files.
     """
     g = as_graph(x_or_graph, "ng.show")
-    return Drawing(cached(g, color_by, expand, max_nodes, collapse))
+    return Drawing(prepare(g, color_by, expand, max_nodes, collapse))

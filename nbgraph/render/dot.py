@@ -166,7 +166,12 @@ def _write(drawn, faces_, looks, edge_looks, layout, color_by):
             if child.startswith(prefix) and "/" not in child[len(prefix):]:
                 sid = drawn.scope_id[child]
                 with target.subgraph(name=f"cluster_{sid[4:]}") as sub:
-                    sub.attr(label=f"<{escape(shorten(child.rpartition('/')[2], 40), dot=True)}>",
+                    title = shorten(child.rpartition("/")[2], 40)
+                    # a cell as wide as the widest usual font needs, text from its left edge
+                    label = (f'<<table border="0" cellborder="0" cellpadding="0" cellspacing="0"><tr>'
+                             f'<td align="left" width="{text_width(title, 11) + 2:.0f}">'
+                             f'{escape(title, dot=True)}</td></tr></table>>')
+                    sub.attr(label=label,
                              style="rounded,filled", fillcolor=PALETTE["cluster_fill"],
                              color=PALETTE["cluster_line"], fontcolor=PALETTE["cluster_text"],
                              fontsize="11", labeljust="l", id=sid, **{"class": "ng-unit ng-scope"})

@@ -8,8 +8,8 @@ browser: PNG files and ``to_dot``) reads its custom properties.
 
 import bisect
 import math
-import os
 import re
+from importlib import resources
 
 import numpy as np
 
@@ -18,8 +18,7 @@ from ..text import fmt_number, fmt_shape
 __all__ = ["STYLESHEET", "PALETTE", "GRAD_BINS", "GRAD_COLORS", "GRAD_ZERO", "DARK_BINS",
            "grad_bin", "grad_color", "bin_label", "value_lines", "grad_line", "finite"]
 
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "style.css"), encoding="utf-8") as _f:
-    STYLESHEET = _f.read()
+STYLESHEET = resources.files(__package__).joinpath("style.css").read_text(encoding="utf-8")
 
 PALETTE = {m.group(1).replace("-", "_"): m.group(2)
            for m in re.finditer(r"--ng-([a-z0-9-]+):\s*(#[0-9a-fA-F]{6})", STYLESHEET)}

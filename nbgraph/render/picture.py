@@ -19,7 +19,7 @@ from .look import STYLESHEET, grad_line, value_lines
 from .svg import LaidOut
 from .units import Units
 
-__all__ = ["Picture", "prepare", "as_graph", "cached", "Drawing"]
+__all__ = ["Picture", "prepare", "as_graph", "Drawing"]
 
 
 def as_graph(x, who="ng.show"):
@@ -106,16 +106,20 @@ def prepare(x, color_by=None, expand=None, max_nodes=None, collapse=None, timeou
     boxes by gradient size; graphs above ``max_nodes`` (default 1500) nodes
     are collapsed (``expand=["scope/path"]`` opens scopes), ``collapse=True``
     collapses scopes whatever the size; ``timeout`` limits the layout run.
+
+    The picture is kept with the Graph: preparing the same ``Graph`` in the
+    same mode again (``ng.show``, a Stepper) reuses it -- the layout runs once
+    per graph and mode. A Tensor gives a new Graph, so a new layout.
     """
-    return Picture(as_graph(x, "render.prepare"), color_by, expand, max_nodes, collapse, timeout)
+    return _cached(as_graph(x, "render.prepare"), color_by, expand, max_nodes, collapse, timeout)
 
 
 _cache = weakref.WeakKeyDictionary()
 
 
-def cached(g, color_by=None, expand=None, max_nodes=None, collapse=None, timeout=None):
+def _cached(g, color_by=None, expand=None, max_nodes=None, collapse=None, timeout=None):
     """The picture of graph ``g`` in a mode, prepared on first use and kept with the graph."""
-    key = (color_by if color_by == "grad" else None, tuple(sorted(set(expand or ()))), max_nodes, collapse)
+    key = (None if color_by == "state" else color_by, tuple(sorted(set(expand or ()))), max_nodes, collapse)
     per_graph = _cache.setdefault(g, {})
     pic = per_graph.get(key)
     if pic is None:

@@ -62,7 +62,8 @@ function parseSvg(text) {
   const doc = new DOMParser().parseFromString(text, "image/svg+xml");
   const root = doc.documentElement;
   if (!root || root.nodeName !== "svg") throw new Error("nbgraph: the drawing is not an SVG document");
-  for (const bad of root.querySelectorAll("script, foreignObject")) bad.remove();
+  // <title>s would add the browser's own tooltips (internal ids on edges) over ours.
+  for (const bad of root.querySelectorAll("script, foreignObject, title")) bad.remove();
   for (const e of root.querySelectorAll("*")) {
     for (const a of [...e.attributes]) {
       if (/^on/i.test(a.name) || (/href$/i.test(a.name) && /^\s*javascript:/i.test(a.value))) {
@@ -145,6 +146,7 @@ function mount(el, data, onPosition) {
   canvas.appendChild(svg);
   view.appendChild(canvas);
   const panel = h("div", "nbg-panel");
+  panel.setAttribute("aria-live", "polite");      // a screen reader hears each step's words
   const head = h("div", "nbg-head");
   const text = h("pre", "nbg-text");
   panel.append(head, text);
@@ -182,7 +184,9 @@ function mount(el, data, onPosition) {
   const byG = sortedBy(units, "g");
 
   // Long names: shortened in the panel, the full name on hover.
-  const longNames = [...new Set(units.map((u) => u.name).filter((n) => n && n.length > LONG_NAME))]
+  // (Names of value boxes and groups only: an op unit's "name" is its formula.)
+  const longNames = [...new Set(units.filter((u) => u.kind === "value" || u.kind === "group")
+    .map((u) => u.name).filter((n) => n && n.length > LONG_NAME))]
     .sort((a, b) => b.length - a.length);
   const longRe = longNames.length ? new RegExp(longNames.map(escapeRegExp).join("|"), "g") : null;
 
@@ -308,6 +312,9 @@ function mount(el, data, onPosition) {
     rects = null;
     applyTransform();
     follow();
+    // Measure the unit boxes while the page is idle, so the first step does not pay for it.
+    const idle = window.requestIdleCallback || ((f) => setTimeout(f, 50));
+    idle(() => rectOf(units.find((u) => u.el && u.kind !== "edge")));
   }
 
   // Unit boxes in drawing coordinates, measured once (nodes never move).
@@ -315,8 +322,9 @@ function mount(el, data, onPosition) {
   function rectOf(u) {
     if (!u || !u.el || !root.isConnected) return null;
     if (rects === null) {
-      rects = new Map();
       const c = canvas.getBoundingClientRect();
+      if (!c.width) return null;        // not laid out yet (hidden): measure later
+      rects = new Map();
       for (const v of units) {
         if (!v.el || v.kind === "edge") continue;
         const r = v.el.getBoundingClientRect();
@@ -414,8 +422,9 @@ function mount(el, data, onPosition) {
 
   // A click goes to the unit's forward step, or its backward step once the forward pass is done.
   function clickUnit(u) {
-    if (!u || !u.jump) return;
-    const [f, b] = u.jump;
+    if (!u || u.kind === "edge" || u.kind === "scope") return;
+    // `jump` says where to go; without it, the steps where its value and gradient appear.
+    const [f, b] = u.jump || [u.v > 0 ? u.v : null, u.g ?? null];
     const target = pos >= F ? (b ?? f) : (f ?? b);
     if (target != null) {
       stopPlay();

@@ -673,11 +673,10 @@ def _shutdown_sessions(server: JupyterServer) -> None:
 
 
 @pytest.fixture(scope="session")
-def dejavu_browser(chromium_executable, tmp_path_factory):
+def dejavu_browser(browser, tmp_path_factory):
     """Chromium that sees only the DejaVu fonts (wider than Helvetica and Arial): a
-    fontconfig of its own lists just that folder, whatever the machine has installed."""
-    from playwright.sync_api import sync_playwright
-
+    fontconfig of its own lists just that folder, whatever the machine has installed.
+    Launched through ``browser``'s Playwright (one sync Playwright per session)."""
     folder = "/usr/share/fonts/truetype/dejavu"
     if not os.path.isdir(folder):
         pytest.fail(f"the DejaVu fonts are needed at {folder} (Debian: apt-get install fonts-dejavu-core)")
@@ -688,13 +687,8 @@ def dejavu_browser(chromium_executable, tmp_path_factory):
                     # the usual aliases (Helvetica -> sans-serif -> DejaVu Sans), no other folders
                     '  <include ignore_missing="yes">/etc/fonts/conf.d</include>\n</fontconfig>\n')
     env = dict(os.environ, FONTCONFIG_FILE=str(conf))
-    pw = sync_playwright().start()
+    b = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, env=env)
     try:
-        b = pw.chromium.launch(executable_path=chromium_executable, headless=True,
-                               args=CHROMIUM_ARGS, env=env)
-        try:
-            yield b
-        finally:
-            b.close()
+        yield b
     finally:
-        pw.stop()
+        b.close()

@@ -114,6 +114,35 @@ async (i) => {{
 }}
 """
 
+# WCAG contrast ratio of an element's text colour against the background it sits on
+# (the first ancestor with an opaque background).
+JS_CONTRAST = """
+(sel) => {
+  const el = document.querySelector(sel);
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  let bg = null;
+  for (let e = el; e && !bg; e = e.parentElement) {
+    const c = rgb(getComputedStyle(e).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) bg = c.slice(0, 3);
+  }
+  bg = bg || [255, 255, 255];
+  const c = rgb(getComputedStyle(el).color), a = c.length === 4 ? c[3] : 1;
+  const fg = lum(c.slice(0, 3).map((v, i) => a * v + (1 - a) * bg[i])), b = lum(bg);
+  return (Math.max(fg, b) + 0.05) / (Math.min(fg, b) + 0.05);
+}
+"""
+
+JS_THEME = """
+async (theme) => {
+  await window.jupyterapp.commands.execute("apputils:change-theme", {theme});
+  return true;
+}
+"""
+
 JS_INTERRUPT = f"""
 async () => {{ await {_JS_NOTEBOOK}.sessionContext.session.kernel.interrupt(); return true; }}
 """

@@ -30,7 +30,7 @@ from playwright.sync_api import expect
 
 sys.path.insert(0, str(Path(__file__).parent))
 from stepper_pages import (  # noqa: E402
-    HEAD, JS_ARM_FRAME, JS_INTERRUPT, JS_KERNEL, JS_RUN_CELL, JS_SHOWN, JS_SHUTDOWN, JS_STATE,
+    HEAD, JS_ARM_FRAME, JS_CONTRAST, JS_INTERRUPT, JS_THEME, JS_KERNEL, JS_RUN_CELL, JS_SHOWN, JS_SHUTDOWN, JS_STATE,
     PANEL, PLAY, PROGRESS, RESET, ROOT, RUN_TO_END, SLIDER, SPEED, STEP_BACK, STEP_FORWARD, SVG,
     TEXT, TIP, VIEW, cell_output, chain, write_notebook)
 
@@ -282,6 +282,24 @@ def test_a_big_drawing_is_fitted_and_follows_the_active_node(page, tmp_path):
     assert page.errors == []
 
 
+def test_a_saved_page_steps_like_the_static_svgs(page, tmp_path):
+    """Stepper.save_html of a real graph: every position shows what svg_at(p) shows."""
+    from nbgraph.stepper import Stepper
+    g = examples.rnn(steps=2)
+    s = Stepper(g)
+    pic = render.prepare(g)
+    path = Path(s.save_html(tmp_path / "rnn.html"))
+    page.goto(path.as_uri())
+    page.wait_for_function("() => window.nbgraphStepper !== undefined")
+    ps = PageStepper(page, "", pic.timeline.to_dict())
+    ps.focus()
+    for p in range(pic.timeline.total + 1):
+        ps.expect_at(p)
+        assert page.evaluate(JS_SHOWN, SVG) == render.shown_texts(pic.svg_at(p)), p
+        page.keyboard.press("ArrowRight")
+    assert page.errors == []
+
+
 # ---------------------------------------------------------------------------
 # in JupyterLab and Notebook 7, with a real kernel
 # ---------------------------------------------------------------------------
@@ -328,7 +346,8 @@ def test_lesson_01_by_click_keyboard_node_and_hover(frontend, request):
         at(p)
         if p == 2:
             assert "-12" in page.evaluate(JS_SHOWN, s.sel(SVG))[g_box]
-            expect(s.loc(TEXT)).to_have_text("g = p * z = 4 * (-3) = -12")
+            expect(s.loc(TEXT)).to_have_text(tl["texts"][2])
+            assert "g = p * z = 4 * (-3) = -12" in tl["texts"][2]
     jp.screenshot("lesson01-at-the-end")
     for p in range(tl["total"] - 1, -1, -1):       # and back, click by click
         s.loc(STEP_BACK).click()
@@ -479,4 +498,46 @@ def test_a_hostile_node_name_is_shown_as_text(lab):
     expect(s.loc(TEXT)).to_contain_text("<img src=x")
     assert page.locator(f"{s.scope} img").count() == 0
     assert page.evaluate("() => window.__pwned") is None
+    lab.assert_clean()
+
+
+def test_readable_in_the_dark_theme(lab):
+    page = lab.page
+    lab.open_notebook(LESSON_01)
+    assert lab.run_all(), "a cell of lesson 01 failed"
+    s = find_stepper(lab, "dark")
+    s.loc(STEP_FORWARD).click()
+    parts = {"explanation": TEXT, "heading": HEAD, "progress": PROGRESS, "button": STEP_BACK}
+    panel_bg = "(e) => getComputedStyle(e).backgroundColor"
+    light = {k: page.evaluate(JS_CONTRAST, s.sel(v)) for k, v in parts.items()}
+    light_bg = s.loc(PANEL).evaluate(panel_bg)
+    page.evaluate(JS_THEME, "JupyterLab Dark")
+    try:
+        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+        dark = {k: page.evaluate(JS_CONTRAST, s.sel(v)) for k, v in parts.items()}
+        dark_bg = s.loc(PANEL).evaluate(panel_bg)
+        lab.screenshot("dark-theme")
+    finally:
+        page.evaluate(JS_THEME, "JupyterLab Light")
+        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'", timeout=30_000)
+    print(f"[browser] contrast light {light}, dark {dark}")
+    assert dark_bg != light_bg, "the panel should follow the theme"
+    for k in parts:          # WCAG AA for text: 4.5
+        assert light[k] >= 4.5 and dark[k] >= 4.5, (k, light[k], dark[k])
+
+
+def test_two_steppers_on_one_page_step_apart(lab):
+    """Lesson 02 shows two Steppers; their drawings repeat ids, each looks up its own."""
+    lab.open_notebook("02_backpropagation.ipynb")
+    assert lab.run_all(), "a cell of lesson 02 failed"
+    first, second = find_stepper(lab, "first", index=0), find_stepper(lab, "second", index=1)
+    before = first.state()
+    second.loc(STEP_FORWARD).click()
+    second.loc(STEP_FORWARD).click()
+    expect(second.loc(SLIDER)).to_have_value("2")
+    assert second.state()["root"] == ["ng-forward"]
+    assert first.state() == before and first.position() == 0
+    first.loc(RUN_TO_END).click()
+    expect(second.loc(SLIDER)).to_have_value("2")
+    assert first.state()["root"] == ["ng-backward"]
     lab.assert_clean()
