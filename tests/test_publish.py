@@ -86,6 +86,13 @@ def test_drawing_bundle_has_a_picture_and_no_script():
     assert data["text/plain"].startswith("<nbgraph drawing: 5 nodes")
 
 
+def test_graph_display_has_the_picture_form_too():
+    G = ng.graph(reference())
+    data = G._repr_mimebundle_()
+    assert set(data) == {"image/svg+xml", "text/html"}         # text/plain: the Graph's repr
+    assert picture_in(data["text/html"]) == data["image/svg+xml"]
+
+
 def test_hostile_names_cannot_end_the_script_or_the_attribute():
     evil = '</script><script>alert(1)</script><!--"'
     x = ng.tensor(1.0, name=evil)
