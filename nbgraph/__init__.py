@@ -38,7 +38,7 @@ _LAZY = {
     "Stepper": "stepper", "LossPlot": "lossplot", "save_html": "publish",
     "fit": "train", "History": "train", "Stop": "train",
     "nn": None, "optim": None, "datasets": None, "losses": None, "train": None,
-    "lossplot": None, "render": None, "stepper": None, "examples": None, "publish": None,
+    "lossplot": None, "render": None, "stepper": None, "examples": None,
     "load_ipython_extension": "magics", "unload_ipython_extension": "magics",
 }
 

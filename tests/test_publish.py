@@ -267,7 +267,7 @@ def test_plain_nbconvert_gives_the_same_page(tmp_path):
 
 
 def test_import_nbgraph_does_not_load_nbconvert():
-    code = "import sys, nbgraph; nbgraph.publish; print('nbconvert' in sys.modules, 'anywidget' in sys.modules)"
+    code = "import sys, nbgraph.publish; print('nbconvert' in sys.modules, 'anywidget' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                        env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert r.stdout.split() == ["False", "False"], r.stderr
