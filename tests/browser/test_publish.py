@@ -3,7 +3,7 @@
 * JupyterLab serving the committed lessons, nothing run: untrusted, every drawing output
   shows its picture and no button; trusted the way `make lab` trusts them, every Stepper
   steps in the page (lesson 01's to g = -12); never marked modified, no raw widget repr.
-* Notebook 7, untrusted: the pictures, no button.
+* Notebook 7 the same way: untrusted the pictures and no button; trusted, every Stepper steps.
 * Pages from `ng.save_html` and `python -m nbgraph export`, opened from file:// with every
   other request aborted: they step; not one request leaves the page.
 """
@@ -136,6 +136,9 @@ def _check_first_open(jp, path: str, trusted: bool):
         assert not re.match(r"\s*(<nbgraph |VBox\(|HBox\(|Button\()", o["text"]), (path, o["text"])
         if not trusted:
             assert o["buttons"] == 0, (path, o)
+    # the last drawing in view (a Stepper in most lessons) for the screenshot
+    jp.page.locator(f"{OUTPUT}:has(img.nbgraph-picture), {OUTPUT}:has({STEPPER})").last \
+        .scroll_into_view_if_needed()
     jp.screenshot(f"{'trusted' if trusted else 'untrusted'}-{Path(path).stem}")
     return steppers
 
@@ -186,13 +189,21 @@ def test_lessons_in_jupyterlab_untrusted_then_trusted_as_make_lab(lab):
     lab.assert_clean()
 
 
-def test_lessons_in_notebook7_untrusted(notebook7):
-    folder = _copy_lessons(notebook7.server, "publish-nb7")
+def test_lessons_in_notebook7_untrusted_then_trusted(notebook7):
+    server = notebook7.server
+    folder = _copy_lessons(server, "publish-nb7")
     for name in LESSONS:
         path = f"{folder}/{name}"
         _check_first_open(notebook7, path, trusted=False)
         _assert_not_modified(notebook7, path)
-        _end_sessions(notebook7.server)
+        _end_sessions(server)
+    _trust(server, folder)
+    for name in LESSONS:
+        path = f"{folder}/{name}"
+        steppers = _check_first_open(notebook7, path, trusted=True)
+        _step_every_stepper(notebook7, path, steppers)
+        _assert_not_modified(notebook7, path)
+        _end_sessions(server)
 
 
 # ---- file:// pages with the network cut ------------------------------------------------------
