@@ -271,3 +271,19 @@ def test_import_nbgraph_does_not_load_nbconvert():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                        env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert r.stdout.split() == ["False", "False"], r.stderr
+
+
+def test_export_execute_runs_the_notebook_first_and_a_failing_cell_writes_nothing(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("import nbgraph as ng\nng.Stepper(ng.examples.reference())")]
+    nbformat.write(nb, tmp_path / "fresh.ipynb")
+    r = _run("nbgraph", "export", "fresh.ipynb", "--execute", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "1 drawings (1 steppers)" in r.stdout
+    assert (tmp_path / "fresh.html").read_text().count('<script type="module">') == 1
+    nb.cells.append(nbformat.v4.new_code_cell("1 / 0"))
+    nbformat.write(nb, tmp_path / "broken.ipynb")
+    r = _run("nbgraph", "export", "broken.ipynb", "--execute", cwd=tmp_path)
+    assert r.returncode == 1 and "broken.ipynb: a cell failed" in r.stderr
+    assert "ZeroDivisionError" in r.stderr and not (tmp_path / "broken.html").exists()

@@ -10,7 +10,9 @@ on first open, trusted or not, with or without a kernel:
 * every output keeps its static forms (text/html, image/svg+xml, image/png,
   text/plain) and loses its widget view: a widget view outranks the other
   forms wherever it is present, and without the kernel that made it, it is a
-  dead placeholder;
+  dead placeholder. A drawing's text/html is its picture, and for a Stepper
+  the script that steps it once the notebook is trusted (nbgraph.publish);
+  an output that was a widget and nothing else (its repr, "VBox(...)") goes;
 * no saved widget state in the notebook's metadata (it is large and only
   meaningful to the kernel that is gone);
 * the kernelspec matches what JupyterLab writes on open, so opening a lesson
@@ -18,7 +20,8 @@ on first open, trusted or not, with or without a kernel:
 * no timing metadata, so re-running gives the same file when nothing changed.
 
 A cell that raises stops the run for that notebook and leaves the file as it
-was (never a half-written lesson).
+was; the new file replaces the old one in one rename (never a half-written
+lesson). `make lab` trusts the saved lessons, so their Steppers step on open.
 """
 
 import argparse
