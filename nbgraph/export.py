@@ -105,6 +105,10 @@ def export_notebook(path, out=None, execute=False, timeout=600):
                  "widget_views_dropped": resources.get("nbgraph", {}).get("widget_views_dropped", 0)}
 
 
+def _count(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def main(argv=None, prog="python -m nbgraph export"):
     """The ``export`` command: one progress line per notebook; exit status 1 if any failed."""
     import argparse
@@ -135,7 +139,7 @@ def main(argv=None, prog="python -m nbgraph export"):
             failed += 1
             print(f"nbgraph export: error: {exc}", file=sys.stderr, flush=True)
             continue
-        print(f"{nb} -> {out}: {info['cells']} cells, {info['drawings']} drawings "
-              f"({info['steppers']} steppers), {info['bytes'] / 1024:.0f} kB, "
+        print(f"{nb} -> {out}: {info['cells']} cells, {_count(info['drawings'], 'drawing')} "
+              f"({info['steppers']} stepping), {info['bytes'] / 1024:.0f} kB, "
               f"{time.perf_counter() - start:.1f} s", flush=True)
     return 1 if failed else 0

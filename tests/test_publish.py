@@ -209,7 +209,7 @@ def test_export_writes_one_offline_page_with_a_progress_line(tmp_path):
     path = _lesson(tmp_path)
     r = _run("nbgraph", "export", str(path), "-o", str(tmp_path / "out.html"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert re.fullmatch(r".*lesson\.ipynb -> .*out\.html: 3 cells, 2 drawings \(1 steppers\), "
+    assert re.fullmatch(r".*lesson\.ipynb -> .*out\.html: 3 cells, 2 drawings \(1 stepping\), "
                         r"\d+ kB, [\d.]+ s\n", r.stdout), r.stdout
     page = (tmp_path / "out.html").read_text(encoding="utf-8")
     assert not FETCHING.search(page), FETCHING.search(page)
@@ -280,7 +280,7 @@ def test_export_execute_runs_the_notebook_first_and_a_failing_cell_writes_nothin
     nbformat.write(nb, tmp_path / "fresh.ipynb")
     r = _run("nbgraph", "export", "fresh.ipynb", "--execute", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "1 drawings (1 steppers)" in r.stdout
+    assert "1 drawing (1 stepping)" in r.stdout
     assert (tmp_path / "fresh.html").read_text().count('<script type="module">') == 1
     nb.cells.append(nbformat.v4.new_code_cell("1 / 0"))
     nbformat.write(nb, tmp_path / "broken.ipynb")
