@@ -41,10 +41,9 @@ import tempfile
 from . import render
 
 __all__ = ["html_form", "page_html", "write_page", "save_html", "strip_widget_views",
-           "is_form", "FORM_MIME", "WIDGET_VIEW", "WIDGET_STATE"]
+           "write_text_atomic", "WIDGET_VIEW", "WIDGET_STATE"]
 
 _STATIC = pathlib.Path(__file__).parent / "static"
-FORM_MIME = "text/html"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 _BOX = "nbgraph-html"
@@ -65,8 +64,8 @@ def _b64(text):
 # mounted: module scripts have no currentScript), imports the widget's module from a
 # blob URL (a fresh URL each time, so a re-rendered output mounts again), mounts the
 # Stepper on the SVG read back from the <img>, and only then removes the picture (if
-# anything fails, the picture stays). No "$", "<", "&" or blank line: Markdown and its
-# math pass leave it alone.
+# anything fails, the picture stays). No "$", "<", "&" or blank line, so a renderer
+# that takes the output for Markdown (and its math pass) leaves it alone too.
 _LOADER = """
 const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 const text = (b64) => new TextDecoder().decode(bytes(b64));
@@ -119,12 +118,6 @@ def html_form(picture, position=None, stepper=False, alt=None):
     loader = _LOADER % {"box": _BOX, "key": key, "js": js, "css": css,
                         "timeline": _b64(timeline), "position": position}
     return f'{_START} data-nbgraph="{key}">{img}<script type="module">\n{loader}\n</script></div>'
-
-
-def is_form(text):
-    """Is ``text`` (a str or nbformat's list of lines) a form written by ``html_form``?"""
-    text = "".join(text) if isinstance(text, list) else str(text)
-    return text.startswith(_START)
 
 
 _PAGE = """<!DOCTYPE html>

@@ -36,9 +36,9 @@ def test_stepper_bundle_keeps_its_forms_and_adds_the_html_form():
     s.step_forward()
     data, _ = s._repr_mimebundle_()
     assert set(data) == {"application/vnd.jupyter.widget-view+json", "image/svg+xml", "text/plain",
-                         publish.FORM_MIME}
-    html = data[publish.FORM_MIME]
-    assert publish.is_form(html)
+                         "text/html"}
+    html = data["text/html"]
+    assert html.startswith('<div class="nbgraph-html"')
     assert picture_in(html) == data["image/svg+xml"] == s.svg      # the picture of this position
     assert data["text/plain"] == repr(s)
     # the widget's own module, not a copy: the file itself, base64 for the blob import
@@ -52,8 +52,8 @@ def test_stepper_bundle_keeps_its_forms_and_adds_the_html_form():
 def test_form_would_pass_through_markdown_unchanged():
     """Renderers that treat it as Markdown (marked after a math pass): an HTML block ends
     at a blank line, and "$" or "@@n@@" would start math. The form has none of them."""
-    forms = [ng.Stepper(reference())._repr_mimebundle_()[0][publish.FORM_MIME],
-             ng.show(reference())._repr_mimebundle_()[publish.FORM_MIME]]
+    forms = [ng.Stepper(reference())._repr_mimebundle_()[0]["text/html"],
+             ng.show(reference())._repr_mimebundle_()["text/html"]]
     for form in forms:
         assert form.startswith('<div class="nbgraph-html"') and form.endswith("</div>")
         assert not re.search(r"\n\s*\n", form)
@@ -71,7 +71,7 @@ def test_the_front_end_fetches_nothing():
 
 def test_html_form_is_deterministic_and_differs_by_position():
     a, b = ng.Stepper(reference()), ng.Stepper(reference())
-    form = publish.FORM_MIME
+    form = "text/html"
     assert a._repr_mimebundle_()[0][form] == b._repr_mimebundle_()[0][form]
     b.run_to_end()
     assert a._repr_mimebundle_()[0][form] != b._repr_mimebundle_()[0][form]
@@ -80,9 +80,9 @@ def test_html_form_is_deterministic_and_differs_by_position():
 def test_drawing_bundle_has_a_picture_and_no_script():
     d = ng.show(reference())
     data = d._repr_mimebundle_()
-    assert set(data) == {"image/svg+xml", publish.FORM_MIME, "text/plain"}
-    assert picture_in(data[publish.FORM_MIME]) == data["image/svg+xml"] == d.svg
-    assert "<script" not in data[publish.FORM_MIME]
+    assert set(data) == {"image/svg+xml", "text/html", "text/plain"}
+    assert picture_in(data["text/html"]) == data["image/svg+xml"] == d.svg
+    assert "<script" not in data["text/html"]
     assert data["text/plain"].startswith("<nbgraph drawing: 5 nodes")
 
 
@@ -98,7 +98,7 @@ def test_hostile_names_cannot_end_the_script_or_the_attribute():
     x = ng.tensor(1.0, name=evil)
     y = (x * 2.0).named(evil + "y")
     y.backward()
-    html = ng.Stepper(y)._repr_mimebundle_()[0][publish.FORM_MIME]
+    html = ng.Stepper(y)._repr_mimebundle_()[0]["text/html"]
     assert html.count("</script") == 1 and "<script>" not in html and "<!--" not in html
     alt = re.search(r'alt="([^"]*)"', html).group(1)
     assert "&lt;/script&gt;" in alt and "&quot;" in alt
