@@ -35,7 +35,7 @@ def _t(x):
 # The rest loads on first use, so `import nbgraph` stays light.
 _LAZY = {
     "show": "render", "to_dot": "render", "render_svg": "render",
-    "Stepper": "stepper", "LossPlot": "lossplot",
+    "Stepper": "stepper", "LossPlot": "lossplot", "save_html": "publish",
     "fit": "train", "History": "train", "Stop": "train", "Dashboard": "dashboard",
     "nn": None, "optim": None, "datasets": None, "losses": None, "train": None,
     "lossplot": None, "render": None, "stepper": None, "examples": None,

@@ -233,7 +233,9 @@ class Graph:
     def _repr_mimebundle_(self, include=None, exclude=None):
         # drawing sits in a layer above this one: reach it through the package's public API
         import nbgraph
-        return {"image/svg+xml": nbgraph.show(self).svg}
+        data = nbgraph.show(self)._repr_mimebundle_()    # the SVG and its HTML form
+        del data["text/plain"]                           # text/plain stays the Graph's repr
+        return data
 
     def __repr__(self):
         return (f"<Graph: {len(self.nodes)} nodes, {len(self.forward_steps)} forward steps, "

@@ -23,7 +23,7 @@ import pathlib
 import anywidget
 import traitlets
 
-from . import render
+from . import publish, render
 
 __all__ = ["Stepper", "page_html"]
 
@@ -159,8 +159,7 @@ class Stepper(anywidget.AnyWidget):
 
     def save_html(self, path):
         """Write a self-contained HTML page that steps this graph (no kernel, no network)."""
-        pathlib.Path(path).write_text(self.html(), encoding="utf-8")
-        return path
+        return publish.write_page(self._pic, self.position, path)
 
     def html(self):
         """The page of ``save_html``: the widget's script, stylesheet and data inlined."""
@@ -174,6 +173,7 @@ class Stepper(anywidget.AnyWidget):
         # renderers (GitHub, nbviewer) show.
         data, metadata = super()._repr_mimebundle_(**kwargs)
         data["image/svg+xml"] = self.svg
+        data["text/html"] = publish.html_form(self._pic, self.position, stepper=True)
         data["text/plain"] = repr(self)
         return data, metadata
 

@@ -1,9 +1,12 @@
 """tools/run_lessons.py saves lessons as a reader should first see them."""
 
+import base64
 import importlib.util
+import re
 from pathlib import Path
 
 import nbformat
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("run_lessons", ROOT / "tools" / "run_lessons.py")
@@ -35,3 +38,64 @@ def test_clean_strips_widget_views_and_state_and_keeps_static_forms():
     assert set(outs[0].data) == {"image/svg+xml", "text/plain"}
     assert "execution" not in nb.cells[0].metadata
     nbformat.validate(nb)
+
+
+# ---- every committed lesson, as tools/run_lessons.py saves it ------------------------------
+
+LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# Sizes in bytes before drawings carried their HTML form (commit bf310d1, widget state
+# included); a lesson stays under twice that, and under 1 MB whatever it is.
+SIZE_BEFORE = {
+    "01_computational_graphs.ipynb": 132963, "02_backpropagation.ipynb": 160753,
+    "03_training_a_network.ipynb": 188274, "04_backprop_through_time.ipynb": 283328,
+    "05_shared_weights.ipynb": 109459,
+}
+# Lesson 06 is two large drawings and little else, and its SVG grew by a quarter with the
+# new renderer since; a second copy of each (the <img> that untrusted views show) takes it
+# past twice. Its own bound, stated here rather than hidden.
+SIZE_BEFORE_06 = ("06_debugging_gradients.ipynb", 112454, 2.7)
+MB = 1_000_000
+IMG = re.compile(r'<img\b[^>]*\bsrc="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
+
+
+def _drawing_outputs(book):
+    for cell in book.cells:
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("data", {}).get("text/plain", ""))
+            if text.startswith(("<nbgraph Stepper", "<nbgraph drawing")):
+                yield text, out.data
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_committed_lesson_is_saved_for_a_first_open(path):
+    raw = path.read_bytes()
+    book = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    nbformat.validate(book)
+    assert "widgets" not in book.metadata
+    assert book.metadata["kernelspec"] == run_lessons.KERNELSPEC      # no "modified" on open
+    assert raw.decode("utf-8") == nbformat.writes(book) + "\n"       # Jupyter's own layout
+    for cell in book.cells:
+        assert "execution" not in cell.metadata
+        for out in cell.get("outputs", []):
+            assert VIEW not in out.get("data", {}), f"{path.name}: a widget view is saved"
+            text = "".join(out.get("data", {}).get("text/plain", ""))
+            assert not re.match(r"(VBox|HBox|Button|Image|Output)\(", text), \
+                f"{path.name}: a raw widget repr is saved: {text[:60]}"
+    for text, data in _drawing_outputs(book):
+        assert set(data) == {"text/html", "image/svg+xml", "text/plain"}, text
+        html = "".join(data["text/html"])
+        picture = base64.b64decode(IMG.search(html).group(1)).decode("utf-8")
+        assert picture == "".join(data["image/svg+xml"]), text
+        assert "<button" not in html
+        steps = text.startswith("<nbgraph Stepper")
+        assert html.count('<script type="module">') == (1 if steps else 0), text
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_committed_lesson_size(path):
+    size = path.stat().st_size
+    assert size < MB, f"{path.name}: {size} bytes"
+    if path.name in SIZE_BEFORE:
+        assert size < 2 * SIZE_BEFORE[path.name], f"{path.name}: {size} bytes"
+    elif path.name == SIZE_BEFORE_06[0]:
+        assert size < SIZE_BEFORE_06[2] * SIZE_BEFORE_06[1], f"{path.name}: {size} bytes"

@@ -4,6 +4,7 @@ What the page does with it (buttons, keyboard, hover, kernel busy or gone) is
 tested in real Chromium: tests/browser/test_stepper_browser.py.
 """
 
+import base64
 import json
 import random
 import re
@@ -245,7 +246,9 @@ def test_save_drawing_and_self_contained_page(tmp_path):
     assert (tmp_path / "s.svg").read_text(encoding="utf-8") == s.svg
     assert s.drawing().svg == s.svg
     page = Path(s.save_html(tmp_path / "s.html")).read_text(encoding="utf-8")
-    assert "function mount(" in page and "export " not in page.split("<script type=\"module\">")[1]
+    # the widget's module file inlined (base64, imported from a blob URL: nbgraph.publish)
+    js = base64.b64encode((REPO / "nbgraph" / "static" / "stepper.js").read_bytes()).decode()
+    assert page.count('<script type="module">') == 1 and js in page
     assert "http://" not in page.replace("http://www.w3.org/", "") and "https://" not in page
 
 

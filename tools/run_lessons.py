@@ -10,7 +10,9 @@ on first open, trusted or not, with or without a kernel:
 * every output keeps its static forms (text/html, image/svg+xml, image/png,
   text/plain) and loses its widget view: a widget view outranks the other
   forms wherever it is present, and without the kernel that made it, it is a
-  dead placeholder;
+  dead placeholder. A drawing's text/html is its picture, and for a Stepper
+  the script that steps it once the notebook is trusted (nbgraph.publish);
+  an output that was a widget and nothing else (its repr, "VBox(...)") goes;
 * no saved widget state in the notebook's metadata (it is large and only
   meaningful to the kernel that is gone);
 * the kernelspec matches what JupyterLab writes on open, so opening a lesson
@@ -18,7 +20,8 @@ on first open, trusted or not, with or without a kernel:
 * no timing metadata, so re-running gives the same file when nothing changed.
 
 A cell that raises stops the run for that notebook and leaves the file as it
-was (never a half-written lesson).
+was; the new file replaces the old one in one rename (never a half-written
+lesson). `make lab` trusts the saved lessons, so their Steppers step on open.
 """
 
 import argparse
@@ -30,30 +33,17 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+sys.path.insert(0, str(ROOT))      # this checkout's nbgraph, not another install
+from nbgraph.publish import strip_widget_views, write_text_atomic  # noqa: E402
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
 def clean(book):
     """Strip widget views, widget state and volatile metadata, in place."""
-    book.metadata.pop("widgets", None)
+    strip_widget_views(book)
     book.metadata["kernelspec"] = dict(KERNELSPEC)
     for cell in book.cells:
         cell.metadata.pop("execution", None)
-        if cell.cell_type != "code":
-            continue
-        kept = []
-        for out in cell.outputs:
-            data = out.get("data")
-            if data is not None and WIDGET_VIEW in data:
-                del data[WIDGET_VIEW]
-                if not set(data) - {"text/plain"} and out.output_type == "display_data":
-                    # Nothing static to show but a repr: a display of a widget with no
-                    # other form. Keep its text only if it says something.
-                    if not data.get("text/plain", "").strip():
-                        continue
-            kept.append(out)
-        cell.outputs = kept
     return book
 
 
@@ -69,7 +59,7 @@ def run(path, timeout=600):
     clean(book)
     nbformat.validate(book)
     text = nbformat.writes(book) + "\n"     # Jupyter's own layout: saving it again changes nothing
-    path.write_text(text, encoding="utf-8")
+    write_text_atomic(path, text)             # the whole new file or the old one
     print(f"{path.name}: {len(book.cells)} cells in {time.perf_counter() - start:.1f} s, "
           f"{len(text.encode()) / 1024:.0f} kB", flush=True)
 

@@ -191,7 +191,9 @@ class Drawing:
         return self.svg
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"image/svg+xml": self.svg, "text/plain": repr(self)}
+        from ..publish import html_form    # an <img>: shows where SVG is refused (untrusted)
+        return {"image/svg+xml": self.svg, "text/html": html_form(self.picture, self.position),
+                "text/plain": repr(self)}
 
     def __repr__(self):
         pic = self.picture

@@ -228,6 +228,11 @@ class JupyterServer:
             body = resp.read()
         return json.loads(body) if body else None
 
+    @property
+    def data_dir(self) -> Path:
+        """The server's JUPYTER_DATA_DIR (where `jupyter trust` keeps its signatures)."""
+        return self.root_dir.parent / "data"
+
     def log_tail(self, n: int = 60) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])

@@ -1,0 +1,24 @@
+"""``python -m nbgraph export NOTEBOOK.ipynb [-o OUT.html]``: see ``nbgraph.export``."""
+
+import sys
+
+USAGE = """usage: python -m nbgraph export NOTEBOOK.ipynb [NOTEBOOK.ipynb ...] [-o OUT] [--execute]
+
+commands:
+  export   write lessons as HTML pages whose Steppers step offline"""
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    if argv[0] == "export":
+        from .export import main as export_main
+        return export_main(argv[1:])
+    print(f"python -m nbgraph: unknown command {argv[0]!r}\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""A lesson as one HTML page whose Steppers step offline.
+
+    python -m nbgraph export notebooks/01_computational_graphs.ipynb [-o 01.html]
+    jupyter nbconvert --to nbgraph.export.OfflineHTMLExporter LESSON.ipynb   # the same page
+
+Built on nbconvert's HTML exporter and JupyterLab's template, with two changes:
+widget views and saved widget state are dropped (each drawing output then shows
+its HTML form, which steps by itself: ``nbgraph.publish``), and the template
+loads nothing from a CDN (no require.js, widget manager, MathJax or Mermaid;
+LaTeX in Markdown stays as written). The page fetches nothing when it opens.
+"""
+
+import json
+import pathlib
+import time
+
+import nbformat
+from nbconvert.exporters import HTMLExporter
+from nbconvert.preprocessors import Preprocessor
+from traitlets import default
+
+from .publish import strip_widget_views, write_text_atomic
+
+__all__ = ["OfflineHTMLExporter", "DropWidgetViews", "export_notebook", "ExportError"]
+
+TEMPLATES = pathlib.Path(__file__).parent / "templates"
+
+
+class ExportError(Exception):
+    """A notebook that cannot be exported (missing, not a notebook, failed to run)."""
+
+
+class DropWidgetViews(Preprocessor):
+    """Remove widget views and saved widget state, so each drawing output shows its
+    HTML form (``nbgraph.publish``): the picture, and for a Stepper the steps."""
+
+    def preprocess(self, nb, resources):
+        resources.setdefault("nbgraph", {})["widget_views_dropped"] = strip_widget_views(nb)
+        return nb, resources
+
+
+class OfflineHTMLExporter(HTMLExporter):
+    """HTML page of a notebook that steps its drawings and fetches nothing."""
+
+    export_from_notebook = "HTML, offline (nbgraph)"
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.register_preprocessor(DropWidgetViews, enabled=True)
+
+    @default("extra_template_basedirs")
+    def _nbgraph_template_dir(self):      # nbconvert looks here for the template "nbgraph"
+        return [str(TEMPLATES)]
+
+    @default("template_name")
+    def _nbgraph_template(self):
+        return "nbgraph"
+
+
+def read_notebook(path):
+    """The notebook at ``path``; ExportError (not a traceback) when it is missing or not one."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise ExportError(f"{path}: no such file")
+    if not path.is_file():
+        raise ExportError(f"{path}: not a file")
+    try:
+        text = path.read_text(encoding="utf-8")
+        book = nbformat.reads(text, as_version=4)
+        nbformat.validate(book)
+    except (UnicodeDecodeError, json.JSONDecodeError, nbformat.ValidationError,
+            nbformat.reader.NotJSONError, KeyError, AttributeError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ExportError(f"{path}: not a Jupyter notebook ({reason[:200]})") from None
+    return book
+
+
+def export_notebook(path, out=None, execute=False, timeout=600):
+    """Write ``path`` (an .ipynb) as one offline HTML page at ``out`` (default: the
+    same name with .html). With ``execute=True`` the notebook runs first, from its
+    own folder, in a fresh kernel. The page is written whole or not at all.
+    Returns (out path, a short summary dict)."""
+    path = pathlib.Path(path)
+    book = read_notebook(path)
+    out = pathlib.Path(out) if out is not None else path.with_suffix(".html")
+    if out.resolve() == path.resolve():
+        raise ExportError(f"{out}: the output would overwrite the notebook")
+    if not out.parent.is_dir():
+        raise ExportError(f"{out.parent}: no such folder for the output")
+    resources = {"metadata": {"name": path.stem, "path": str(path.parent)}}
+    if execute:
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+        try:
+            NotebookClient(book, timeout=timeout, kernel_name="python3",
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+        except CellExecutionError as exc:
+            raise ExportError(f"{path}: a cell failed while running it:\n{exc}") from None
+    html, resources = OfflineHTMLExporter().from_notebook_node(book, resources=resources)
+    write_text_atomic(out, html)
+    steppers = html.count('<script type="module">\n')
+    drawings = html.count('class="nbgraph-html"')
+    return out, {"cells": len(book.cells), "drawings": drawings, "steppers": steppers,
+                 "bytes": len(html.encode("utf-8")),
+                 "widget_views_dropped": resources.get("nbgraph", {}).get("widget_views_dropped", 0)}
+
+
+def _count(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def main(argv=None, prog="python -m nbgraph export"):
+    """The ``export`` command: one progress line per notebook; exit status 1 if any failed."""
+    import argparse
+    import sys
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Write lessons as HTML pages whose Steppers step offline.")
+    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK.ipynb")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="output file (one notebook) or folder (default: beside each notebook)")
+    parser.add_argument("--execute", action="store_true", help="run each notebook first")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per cell with --execute")
+    args = parser.parse_args(argv)
+    out_dir = None
+    if args.output is not None and (len(args.notebooks) > 1 or pathlib.Path(args.output).is_dir()):
+        out_dir = pathlib.Path(args.output)
+        if not out_dir.is_dir():
+            parser.error(f"-o {args.output}: with several notebooks, -o must be an existing folder")
+    failed = 0
+    for nb in args.notebooks:
+        start = time.perf_counter()
+        if out_dir is not None:
+            out = out_dir / (pathlib.Path(nb).stem + ".html")
+        else:
+            out = args.output
+        try:
+            out, info = export_notebook(nb, out, execute=args.execute, timeout=args.timeout)
+        except ExportError as exc:
+            failed += 1
+            print(f"nbgraph export: error: {exc}", file=sys.stderr, flush=True)
+            continue
+        print(f"{nb} -> {out}: {info['cells']} cells, {_count(info['drawings'], 'drawing')} "
+              f"({info['steppers']} stepping), {info['bytes'] / 1024:.0f} kB, "
+              f"{time.perf_counter() - start:.1f} s", flush=True)
+    return 1 if failed else 0

@@ -1,0 +1,295 @@
+"""Lessons that open with their drawings and step without a kernel (issue 15), in Chromium.
+
+* JupyterLab serving the committed lessons, nothing run: untrusted, every drawing output
+  shows its picture and no button; trusted the way `make lab` trusts them, every Stepper
+  steps in the page (lesson 01's to g = -12); never marked modified, no raw widget repr.
+* Notebook 7 the same way: untrusted the pictures and no button; trusted, every Stepper steps.
+* Pages from `ng.save_html` and `python -m nbgraph export`, opened from file:// with every
+  other request aborted: they step; not one request leaves the page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import NOTEBOOKS_DIR, VIEWPORT
+
+LESSONS = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
+LESSON_01 = "01_computational_graphs.ipynb"
+LESSON_04 = "04_backprop_through_time.ipynb"
+
+OUTPUT = ".jp-OutputArea-output"
+STEPPER = ".nbg-stepper"
+STEP_FORWARD = 'button[title="Step forward"]'
+RUN_TO_END = 'button[title="Run to end"]'
+PROGRESS = ".nbg-progress"
+
+# Per output area: what a reader sees of each drawing output.
+_JS_OUTPUTS = """
+(sel) => [...document.querySelectorAll(sel)].map((o) => {
+  const img = o.querySelector("img[src^='data:image/svg+xml']");
+  return {
+    mime: o.getAttribute("data-mime-type"),
+    text: o.innerText.slice(0, 200),
+    picture: !!img && img.complete && img.naturalWidth > 0 && img.getBoundingClientRect().width > 0,
+    stepper: !!o.querySelector(".nbg-stepper svg.ng-drawing"),
+    buttons: [...o.querySelectorAll("button")].filter((b) => b.getClientRects().length).length,
+  };
+})
+"""
+
+# The texts a reader sees on each value box of a Stepper (the stylesheet hides the twin
+# texts of the other state): {box id: [name, value, grad...]}.
+_JS_BOX_TEXTS = """
+(root) => {
+  const out = {};
+  for (const g of root.querySelectorAll("svg g.ng-unit.ng-value[id]")) {
+    out[g.id] = [...g.querySelectorAll("text")]
+      .filter((t) => getComputedStyle(t).display !== "none").map((t) => t.textContent.trim());
+  }
+  return out;
+}
+"""
+
+_JS_NOTEBOOK_STATE = """
+() => {
+  const nb = window.jupyterapp.shell.currentWidget;
+  const cells = nb.content.widgets.filter((c) => c.model.type === "code" && c.model.outputs.length);
+  return {dirty: nb.context.model.dirty, trusted: cells.map((c) => c.model.trusted)};
+}
+"""
+
+
+def drawing_outputs(path: Path):
+    """(kind, text/plain) of every drawing output saved in the notebook at ``path``."""
+    book = nbformat.read(path, as_version=4)
+    found = []
+    for cell in book.cells:
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("data", {}).get("text/plain", ""))
+            if text.startswith("<nbgraph Stepper"):
+                found.append(("stepper", text))
+            elif text.startswith("<nbgraph drawing"):
+                found.append(("drawing", text))
+    return found
+
+
+def by_name(boxes: dict) -> dict:
+    return {texts[0]: texts[1:] for texts in boxes.values() if texts}
+
+
+def _copy_lessons(server, folder: str) -> str:
+    """Fresh copies of the committed lessons in ``folder`` of the served root."""
+    target = server.root_dir / folder
+    target.mkdir(exist_ok=True)
+    for name in LESSONS:
+        shutil.copyfile(NOTEBOOKS_DIR / name, target / name)
+    return folder
+
+
+def _trust(server, folder: str) -> None:
+    """What `make lab` does (`python -m nbformat.sign`), in this server's data dir."""
+    env = dict(os.environ, JUPYTER_DATA_DIR=str(server.data_dir))
+    paths = [str(server.root_dir / folder / n) for n in LESSONS]
+    subprocess.run([sys.executable, "-m", "nbformat.sign", *paths], env=env, check=True,
+                   capture_output=True, timeout=120)
+
+
+def _end_sessions(server) -> None:
+    for session in server.api("sessions") or []:
+        server.api(f"sessions/{session['id']}", method="DELETE", timeout=15)
+
+
+def _open_and_read(jp, path: str, expect_steppers: int):
+    """Open ``path``, wait until every drawing output is drawn, return what is shown."""
+    jp.open_notebook(path)
+    kinds = drawing_outputs(jp.server.root_dir / path)
+    want = len(kinds)
+    jp.page.wait_for_function(
+        f"""() => {{ const o = ({_JS_OUTPUTS})({json.dumps(OUTPUT)});
+             return o.filter((x) => x.picture || x.stepper).length >= {want}
+                    && o.filter((x) => x.stepper).length >= {expect_steppers}; }}""",
+        timeout=30_000)
+    return kinds, jp.page.evaluate(_JS_OUTPUTS, OUTPUT)
+
+
+def _check_first_open(jp, path: str, trusted: bool):
+    kinds = drawing_outputs(jp.server.root_dir / path)
+    steppers = sum(k == "stepper" for k, _ in kinds) if trusted else 0
+    kinds, outputs = _open_and_read(jp, path, steppers)
+    state = jp.page.evaluate(_JS_NOTEBOOK_STATE)
+    assert state["trusted"] and all(t == trusted for t in state["trusted"]), (path, state)
+    drawn = [o for o in outputs if o["picture"] or o["stepper"]]
+    assert len(drawn) == len(kinds), (path, outputs)
+    assert all(o["mime"] == "text/html" for o in drawn), (path, drawn)
+    assert sum(o["stepper"] for o in drawn) == steppers, (path, drawn)
+    for o in outputs:
+        assert not re.match(r"\s*(<nbgraph |VBox\(|HBox\(|Button\()", o["text"]), (path, o["text"])
+        if not trusted:
+            assert o["buttons"] == 0, (path, o)
+    # the last drawing in view (a Stepper in most lessons) for the screenshot
+    jp.page.locator(f"{OUTPUT}:has(img.nbgraph-picture), {OUTPUT}:has({STEPPER})").last \
+        .scroll_into_view_if_needed()
+    jp.screenshot(f"{'trusted' if trusted else 'untrusted'}-{Path(path).stem}")
+    return steppers
+
+
+def _step_every_stepper(jp, path: str, count: int):
+    """Each Stepper of the page steps in the page: Step forward moves its progress."""
+    for i in range(count):
+        root = jp.page.locator(STEPPER).nth(i)
+        root.scroll_into_view_if_needed()
+        progress = root.locator(PROGRESS)
+        assert re.match(r"forward 0/\d+ · backward 0/\d+", progress.inner_text()), path
+        root.locator(STEP_FORWARD).click()
+        jp.page.wait_for_function(
+            "(el) => /^forward 1\\//.test(el.textContent)", arg=progress.element_handle())
+
+
+def _assert_not_modified(jp, path: str):
+    state = jp.page.evaluate(_JS_NOTEBOOK_STATE)
+    assert state["dirty"] is False, f"{path} is marked modified on open"
+
+
+def test_lessons_in_jupyterlab_untrusted_then_trusted_as_make_lab(lab):
+    server = lab.server
+    folder = _copy_lessons(server, "publish-lab")
+    # First open, untrusted: the pictures, no button, no placeholder text.
+    for name in LESSONS:
+        path = f"{folder}/{name}"
+        _check_first_open(lab, path, trusted=False)
+        _assert_not_modified(lab, path)
+        _end_sessions(server)
+    # Trusted the way `make lab` trusts them: every Stepper steps before any cell runs.
+    _trust(server, folder)
+    for name in LESSONS:
+        path = f"{folder}/{name}"
+        steppers = _check_first_open(lab, path, trusted=True)
+        _step_every_stepper(lab, path, steppers)
+        if name == LESSON_01:
+            root = lab.page.locator(STEPPER).first
+            root.locator(STEP_FORWARD).click()
+            lab.page.wait_for_function(
+                "(el) => el.textContent.startsWith('forward 2/2')",
+                arg=root.locator(PROGRESS).element_handle())
+            boxes = by_name(root.evaluate(_JS_BOX_TEXTS))
+            assert boxes["g"][0] == "-12" and boxes["p"][0] == "4", boxes
+            lab.screenshot("trusted-lesson-01-g-is-minus-12")
+        _assert_not_modified(lab, path)
+        _end_sessions(server)
+    lab.assert_clean()
+
+
+def test_lessons_in_notebook7_untrusted_then_trusted(notebook7):
+    server = notebook7.server
+    folder = _copy_lessons(server, "publish-nb7")
+    for name in LESSONS:
+        path = f"{folder}/{name}"
+        _check_first_open(notebook7, path, trusted=False)
+        _assert_not_modified(notebook7, path)
+        _end_sessions(server)
+    _trust(server, folder)
+    for name in LESSONS:
+        path = f"{folder}/{name}"
+        steppers = _check_first_open(notebook7, path, trusted=True)
+        _step_every_stepper(notebook7, path, steppers)
+        _assert_not_modified(notebook7, path)
+        _end_sessions(server)
+
+
+# ---- file:// pages with the network cut ------------------------------------------------------
+
+@pytest.fixture
+def offline_page(browser):
+    """A page on which every request that is not file:// is aborted and recorded."""
+    context = browser.new_context(viewport=VIEWPORT)
+    left, errors = [], []
+
+    def route(r):
+        if r.request.url.startswith("file:"):
+            r.continue_()
+        else:
+            left.append(r.request.url)
+            r.abort()
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        yield page, left, errors
+    finally:
+        context.close()
+
+
+def _pages(tmp_path):
+    import nbgraph as ng
+    from nbgraph.export import export_notebook
+    s = ng.Stepper(ng.examples.reference())
+    pages = {"reference": Path(s.save_html(tmp_path / "reference.html"))}
+    for name in (LESSON_01, LESSON_04):
+        pages[name], _ = export_notebook(NOTEBOOKS_DIR / name, tmp_path / (Path(name).stem + ".html"))
+    return pages
+
+
+def test_saved_and_exported_pages_step_offline(offline_page, tmp_path):
+    import nbgraph as ng
+    page, left, errors = offline_page
+    for what, path in _pages(tmp_path).items():
+        page.goto(path.as_uri())
+        root = page.locator(STEPPER).first
+        root.wait_for()
+        progress = root.locator(PROGRESS)
+        root.locator(STEP_FORWARD).click()
+        page.wait_for_function("(el) => el.textContent.startsWith('forward 1/')",
+                               arg=progress.element_handle())
+        if what in ("reference", LESSON_01):
+            root.locator(STEP_FORWARD).click()
+            page.wait_for_function("(el) => el.textContent.startsWith('forward 2/2')",
+                                   arg=progress.element_handle())
+            assert by_name(root.evaluate(_JS_BOX_TEXTS))["g"][0] == "-12"
+        root.locator(RUN_TO_END).click()
+        page.wait_for_function("(el) => /backward (\\d+)\\/\\1$/.test(el.textContent)",
+                               arg=progress.element_handle())
+        boxes = root.evaluate(_JS_BOX_TEXTS)
+        if what in ("reference", LESSON_01):
+            names = by_name(boxes)
+            assert names["z"][-1] == "grad 4" and names["x"][-1] == "grad -3", names
+        else:
+            # the end of the walk shows what Python draws for the end: every value and grad
+            book = nbformat.read(NOTEBOOKS_DIR / what, as_version=4)
+            final = next("".join(o.data["image/svg+xml"]) for c in book.cells for o in c.get("outputs", [])
+                         if "".join(o.get("data", {}).get("text/plain", "")).startswith("<nbgraph drawing"))
+            want = {k: v for k, v in ng.render.shown_texts(final).items() if k in boxes}
+            assert want and boxes == want
+        page.screenshot(path=str(tmp_path / f"{Path(what).stem}.png"))
+    assert left == [], f"requests left the page: {left}"
+    assert errors == [], errors
+
+
+def test_plain_nbconvert_page_of_a_committed_lesson_steps_too(offline_page, tmp_path):
+    """`jupyter nbconvert --to html` (JupyterLab's template, unchanged) keeps the HTML form,
+    scripts included: offline its CDN scripts fail and the Stepper still steps."""
+    from nbconvert import HTMLExporter
+    page, left, _errors = offline_page
+    html, _ = HTMLExporter().from_filename(str(NOTEBOOKS_DIR / LESSON_01))
+    out = tmp_path / "plain.html"
+    out.write_text(html, encoding="utf-8")
+    page.goto(out.as_uri())
+    root = page.locator(STEPPER).first
+    root.wait_for()
+    for _ in range(2):
+        root.locator(STEP_FORWARD).click()
+    page.wait_for_function("(el) => el.textContent.startsWith('forward 2/2')",
+                           arg=root.locator(PROGRESS).element_handle())
+    assert by_name(root.evaluate(_JS_BOX_TEXTS))["g"][0] == "-12"
+    # what left the page is the template's own CDN scripts, not ours
+    assert left and all(re.match(r"https://cdnjs\.cloudflare\.com/", u) for u in left), left
