@@ -82,9 +82,11 @@ if (box) {
     host.appendChild(css);
     box.appendChild(host);
     try {
-      mount(host, {svg: text(img.src.split(",")[1]), timeline: JSON.parse(text("%(timeline)s")),
-                   position: %(position)d});
+      const stepper = mount(host, {svg: text(img.src.split(",")[1]),
+                                   timeline: JSON.parse(text("%(timeline)s")), position: %(position)d});
       img.remove();
+      box.nbgraphStepper = stepper;    // go(p), position, destroy(): for scripts and tests
+      box.dispatchEvent(new CustomEvent("nbgraph-mounted", {bubbles: true, detail: stepper}));
     } catch (err) {
       host.remove();
       throw err;
@@ -125,6 +127,10 @@ _PAGE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>%(title)s</title>
 <style>body { margin: 16px; background: #fff; color: #1f2933; font-family: system-ui, sans-serif; }</style>
+<script>
+// the page's one Stepper, once mounted, as window.nbgraphStepper (go(p), position)
+document.addEventListener("nbgraph-mounted", (e) => { window.nbgraphStepper = e.detail; });
+</script>
 </head><body>
 %(form)s
 </body></html>
