@@ -50,11 +50,12 @@ SIZE_BEFORE = {
     "03_training_a_network.ipynb": 188274, "04_backprop_through_time.ipynb": 283328,
     "05_shared_weights.ipynb": 109459,
 }
-# Lesson 06 is two large drawings and little else, and its SVG grew by a quarter with the
-# new renderer since; a second copy of each (the <img> that untrusted views show) takes it
-# past twice. Its own bound, stated here rather than hidden.
-SIZE_BEFORE_06 = ("06_debugging_gradients.ipynb", 112454, 2.7)
 MB = 1_000_000
+# Lesson 06 also gained content since (issue 12: two training dashboards saved as PNG
+# and the exploding chain drawn by gradient; about 330 kB of new outputs), so its old
+# size says nothing about the HTML form's cost: 06 is held to the 1 MB bound only,
+# stated here rather than hidden.
+SIZE_BEFORE_06 = ("06_debugging_gradients.ipynb", 112454, MB / 112454)
 IMG = re.compile(r'<img\b[^>]*\bsrc="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
 
 
