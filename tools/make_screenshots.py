@@ -99,4 +99,7 @@ def test_dark_theme(lab):
 
 
 if __name__ == "__main__":
-    sys.exit(pytest.main([__file__, "-q", "-s", "-p", "no:cacheprovider", "-o", "addopts="]))
+    # --confcutdir: the repository's own conftest.py (nbval's hook) must not take the
+    # module name `conftest` from the browser harness imported above.
+    sys.exit(pytest.main([__file__, "-q", "-s", "-p", "no:cacheprovider", "-o", "addopts=",
+                          "--confcutdir", str(REPO / "tools")]))

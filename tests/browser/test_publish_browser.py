@@ -153,7 +153,7 @@ def _step_every_stepper(jp, path: str, count: int):
         if not progress.inner_text().startswith("forward 0/"):   # a lesson saved mid-way
             root.locator(RESET).click()
         jp.page.wait_for_function(
-            "(el) => /^forward 0\/\d+ · backward 0\//.test(el.textContent)",
+            r"(el) => /^forward 0\/\d+ · backward 0\//.test(el.textContent)",
             arg=progress.element_handle())
         root.locator(STEP_FORWARD).click()
         jp.page.wait_for_function(
