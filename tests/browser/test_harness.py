@@ -10,8 +10,9 @@ from __future__ import annotations
 import statistics
 import sys
 
-import nbformat
 from playwright.sync_api import expect
+
+from stepper_pages import write_notebook
 
 BUTTON = 'button[title="Click me"]'
 PROBE = ".probe"
@@ -34,15 +35,6 @@ def on_click(_):
 button.on_click(on_click)
 display(widgets.VBox([button, probe]))
 """
-
-
-def write_notebook(root, name, *sources):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
-    nbformat.write(nb, str(root / name))
-    return name
 
 
 def test_widget_click_round_trip(lab):
