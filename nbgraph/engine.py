@@ -163,8 +163,24 @@ class _each:
 
 def _sum_to(g, shape):
     """Undo broadcasting: sum ``g`` over the axes that were stretched to reach it."""
-    s = np.add.reduce(g, axis=_stretched(shape, g.shape))
+    return _reduce(g, _stretched(shape, g.shape), shape)
+
+
+def _reduce(g, axes, shape):
+    if axes == (0,) and g.ndim == 2:
+        # A bias added to every row of a batch: summing the rows as ones @ g
+        # (one matrix-vector product) is ~3x faster than np.add.reduce here.
+        s = _ones(g.shape[0]) @ g
+    else:
+        s = np.add.reduce(g, axis=axes)
     return s if s.shape == shape else s.reshape(shape)
+
+
+@functools.lru_cache(maxsize=64)
+def _ones(n):
+    ones = np.ones(n)
+    ones.flags.writeable = False
+    return ones
 
 
 @functools.lru_cache(maxsize=1024)      # a model has few shapes; this runs for every bias
@@ -202,6 +218,8 @@ def _swap(m):
 
 
 def _matmul_vjp_a(g, out, a, b):
+    if a.ndim == 2 and b.ndim == 2:     # the common case first: dL/da = g @ bᵀ
+        return g @ b.T
     if a.ndim == 1:             # vector @ ...: dL/da = b @ g (over b's columns)
         ga = b * g if b.ndim == 1 else (np.expand_dims(g, -2) @ _swap(b))[..., 0, :]
     elif b.ndim == 1:           # matrix @ vector
@@ -213,6 +231,8 @@ def _matmul_vjp_a(g, out, a, b):
 
 
 def _matmul_vjp_b(g, out, a, b):
+    if a.ndim == 2 and b.ndim == 2:     # dL/db = aᵀ @ g
+        return a.T @ g
     if b.ndim == 1:             # ... @ vector: dL/db = aᵀ @ g
         gb = a * g if a.ndim == 1 else (_swap(a) @ np.expand_dims(g, -1))[..., 0]
     elif a.ndim == 1:           # vector @ matrix
@@ -547,9 +567,9 @@ class Tensor:
 
     def __rpow__(self, o): return apply("pow_t", o, self)
 
-    def sum(self, axis=None, keepdims=False): return apply("sum", self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return apply("mean", self, axis=axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return apply("max", self, axis=axis, keepdims=keepdims)
+    def sum(self, axis=None, keepdims=False): return _reduction("sum", self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return _reduction("mean", self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return _reduction("max", self, axis, keepdims)
     def exp(self): return apply("exp", self)
     def log(self): return apply("log", self)
     def sqrt(self): return apply("sqrt", self)
@@ -622,6 +642,14 @@ def _index(index):
                 "float64. Index with an integer or boolean numpy array instead, e.g. "
                 "x[idx.data.astype(int)] or x[mask.data > 0].")
     return index
+
+
+def _reduction(name, t, axis, keepdims):
+    # Only what differs from the defaults is recorded (a plain .sum() has no
+    # parameters to pass around in backprop, and draws as sum(x)).
+    if axis is None and not keepdims:
+        return apply(name, t)
+    return apply(name, t, axis=axis, keepdims=keepdims)
 
 
 def tensor(data, name=None, requires_grad=True):
@@ -823,9 +851,8 @@ def _checked(gi, t, k, inp):
         if gi.shape == shape:
             return gi
     axes = _stretched(shape, out_shape) if gi.shape == out_shape else None
-    if axes is not None:        # _sum_to, inline: every bias passes here
-        s = np.add.reduce(gi, axis=axes)
-        return s if s.shape == shape else s.reshape(shape)
+    if axes is not None:        # summed back where the forward broadcast (every bias passes here)
+        return _reduce(gi, axes, shape)
     raise ShapeError(
         f"the VJP of {op.name} ({op.symbol}) for input {k} ({inp.label()}) returned a "
         f"gradient of shape {gi.shape}, but that input has shape {shape} "
