@@ -219,7 +219,7 @@ def _swap(m):
 
 def _matmul_vjp_a(g, out, a, b):
     if a.ndim == 2 and b.ndim == 2:     # the common case first: dL/da = g @ bᵀ
-        return g @ b.T
+        return np.dot(g, b.T)           # (for 2-D, dot is matmul; it hands bᵀ to BLAS without a copy)
     if a.ndim == 1:             # vector @ ...: dL/da = b @ g (over b's columns)
         ga = b * g if b.ndim == 1 else (np.expand_dims(g, -2) @ _swap(b))[..., 0, :]
     elif b.ndim == 1:           # matrix @ vector
@@ -232,7 +232,7 @@ def _matmul_vjp_a(g, out, a, b):
 
 def _matmul_vjp_b(g, out, a, b):
     if a.ndim == 2 and b.ndim == 2:     # dL/db = aᵀ @ g
-        return a.T @ g
+        return np.dot(a.T, g)
     if b.ndim == 1:             # ... @ vector: dL/db = aᵀ @ g
         gb = a * g if a.ndim == 1 else (_swap(a) @ np.expand_dims(g, -1))[..., 0]
     elif a.ndim == 1:           # vector @ matrix
@@ -369,7 +369,7 @@ _entry("sigmoid", "σ", "σ({0})", ("σ({0}) (1 - σ({0}))",),
        lambda g, out, a: g * out * (1.0 - out))
 _entry("relu", "relu", "relu({0})", ("1 if {0} > 0 else 0",),
        lambda a: np.maximum(a, 0.0),
-       lambda g, out, a: np.where(a <= 0, 0.0, g))      # NaN lets g through (as PyTorch)
+       lambda g, out, a: np.where(a <= 0.0, 0.0, g))    # NaN lets g through (as PyTorch)
 _entry("softmax", "softmax", "softmax({0}{p})", ("s (δ - s)",),
        _softmax,
        lambda g, out, a, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True)))
