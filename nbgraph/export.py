@@ -173,3 +173,33 @@ def main(argv=None, prog="python -m nbgraph export"):
               f"({info['steppers']} stepping), {info['bytes'] / 1024:.0f} kB, "
               f"{time.perf_counter() - start:.1f} s", flush=True)
     return 1 if failed else 0
+
+
+def publish_main(argv=None, prog="python -m nbgraph publish"):
+    """The ``publish`` command: run notebooks and save them for static views (in place, or
+    as ``-o OUT.ipynb`` for one notebook); one progress line each; exit status 1 if any failed."""
+    import argparse
+    import sys
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Run notebooks and save them so that GitHub, nbviewer and untrusted "
+                               "Jupyter show every drawing, and trusted Jupyter steps every Stepper.")
+    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK.ipynb")
+    parser.add_argument("-o", "--output", metavar="OUT.ipynb",
+                        help="output file (one notebook; default: the notebook itself)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per cell")
+    args = parser.parse_args(argv)
+    if args.output is not None and len(args.notebooks) > 1:
+        parser.error("-o takes one notebook; without -o each notebook is rewritten in place")
+    failed = 0
+    for nb in args.notebooks:
+        start = time.perf_counter()
+        try:
+            out, info = publish_notebook(nb, args.output, timeout=args.timeout)
+        except ExportError as exc:
+            failed += 1
+            print(f"nbgraph publish: error: {exc}", file=sys.stderr, flush=True)
+            continue
+        print(f"{nb} -> {out}: {info['cells']} cells, {_count(info['drawings'], 'drawing')} "
+              f"({info['steppers']} stepping), {info['bytes'] / 1024:.0f} kB, "
+              f"{time.perf_counter() - start:.1f} s", flush=True)
+    return 1 if failed else 0

@@ -34,8 +34,10 @@ import base64
 import contextlib
 import functools
 import hashlib
+import io
 import os
 import pathlib
+import re
 import struct
 import tempfile
 
@@ -191,6 +193,8 @@ def html_form(picture, position=None, stepper=False, alt=None):
 # application/javascript). Off in a live session: no extra layout run per display.
 PUBLISH_ENV = "NBGRAPH_PUBLISH"
 PNG_DPI = 96          # one PNG pixel per CSS pixel of the SVG (72 pt = 96 px)
+PNG_MAX_PX = 1600     # ... but no side longer: a wide graph is shown shrunk to the page anyway
+_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
 
 
 def output_forms(picture, position=None, stepper=False):
@@ -207,10 +211,23 @@ def output_forms(picture, position=None, stepper=False):
 
 def picture_png(picture, position=None):
     """A PNG (base64) of the picture at ``position``: rasterised by the layout program
-    from the DOT of that state (the same path as ``Drawing.save("x.png")``)."""
-    png = render.run_layout_program(picture.dot(position).source, "png", args=[f"-Gdpi={PNG_DPI}"],
+    from the DOT of that state (the same path as ``Drawing.save("x.png")``), at the SVG's
+    size, or smaller so that no side is longer than ``PNG_MAX_PX``; 256 colours."""
+    w, h = (float(v) for v in _SIZE.search(picture.svg_at(position)).groups())
+    dpi = min(PNG_DPI, PNG_MAX_PX * 72 / max(w, h, 1))
+    png = render.run_layout_program(picture.dot(position).source, "png", args=[f"-Gdpi={dpi:.2f}"],
                                     what=f"the PNG of {render.escape(picture.graph.loss_label)}")
-    return base64.b64encode(png).decode("ascii")
+    return base64.b64encode(_palette(png)).decode("ascii")
+
+
+def _palette(png):
+    """The PNG with a 256-colour palette: a third of the bytes, no visible change (flat
+    fills, anti-aliased edges). Pillow comes with matplotlib."""
+    from PIL import Image
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").quantize(
+        256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, "PNG", optimize=True)
+    return out.getvalue()
 
 
 def output_script(picture, position):
