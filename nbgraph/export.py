@@ -2,10 +2,12 @@
 
     python -m nbgraph export notebooks/01_computational_graphs.ipynb [-o 01.html]
     jupyter nbconvert --to nbgraph.export.OfflineHTMLExporter LESSON.ipynb   # the same page
+    python -m nbgraph publish NOTEBOOK.ipynb [-o OUT.ipynb]   # run it, save it for static views
 
 Built on nbconvert's HTML exporter and JupyterLab's template, with two changes:
 widget views and saved widget state are dropped (each drawing output then shows
-its HTML form, which steps by itself: ``nbgraph.publish``), and the template
+its HTML form, which steps by itself: ``nbgraph.publish``; a published notebook's
+Stepper scripts run as they are), and the template
 loads nothing from a CDN (no require.js, widget manager, MathJax or Mermaid;
 LaTeX in Markdown stays as written). The page fetches nothing when it opens.
 """

@@ -1,33 +1,33 @@
-"""Drawings that travel: the HTML form of a drawing output, and pages that step offline.
+"""Drawings that travel: the forms of a drawing output, and pages that step offline.
 
     publish.html_form(pic, position, stepper=True)   # a Stepper's text/html
     publish.html_form(pic)                           # ng.show's Drawing's text/html
     ng.save_html(x, "g.html")                        # one self-contained page that steps
+    publish.for_static_views(book)                   # a notebook the way lessons are committed
 
-The form is HTML without a blank line, built for every place an output is shown:
+The HTML form (in every live bundle, and what saved and exported pages use) is
+HTML without a blank line:
 
 * the picture is an ``<img>`` whose ``src`` is a data URL of the static SVG of
-  the saved position: sanitizers keep it (an untrusted notebook in JupyterLab
-  or Notebook 7 refuses ``image/svg+xml`` but shows this), so the drawing
-  always shows;
+  the saved position (untrusted JupyterLab keeps it, where it refuses
+  ``image/svg+xml``);
 * a Stepper's form adds an inline ``<script type="module">``. Where scripts
   run (a trusted notebook, an exported or saved page) it imports the widget's
   own front end (``static/stepper.js``, the file itself, carried as base64 and
   imported from a blob URL: no copy, no network), mounts the same controls as
   the widget on the drawing read back from the ``<img>`` (the SVG is stored
-  once) and steps in the page, with no kernel.
+  once) and steps in the page, with no kernel. No control is written in the
+  HTML itself. Nothing a Markdown renderer (or its math pass) would touch.
 
-No control is written in the HTML itself: a sanitized view shows the picture
-and no dead buttons.
-
-It travels as ``text/html``, which JupyterLab and Notebook 7 render sanitized
-when untrusted (``<img src="data:...">`` kept, scripts removed) and as is when
-trusted (scripts run). One view cannot be served: nbconvert's
-``sanitize_html`` *escapes* every tag it does not allow (``img`` and
-``script`` among them) and prefers ``text/html`` (then ``text/markdown``) to
-``image/svg+xml``, so there any picture carried in HTML shows as markup text.
-The form has no blank line and nothing a Markdown math pass would touch
-(everything variable is base64), so it survives being rendered as Markdown too.
+One view cannot be served by HTML: nbconvert's ``sanitize_html`` (a GitHub-like
+view) *escapes* every tag it does not allow (``img`` and ``script`` among them)
+and prefers ``text/html`` to any image, so a picture carried in HTML shows
+there as markup text. Hence the second shape, for notebooks written to disk
+(``split_drawing_outputs``, from a kernel run with ``NBGRAPH_PUBLISH=1``): each
+drawing is one output of pictures only, ``{image/png, image/svg+xml,
+text/plain}``, and a Stepper's picture is followed by an output
+``{application/javascript, text/plain: ""}`` whose script (``output_script``)
+mounts the same front end on that picture where scripts run.
 """
 
 import base64
