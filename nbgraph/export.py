@@ -2,15 +2,18 @@
 
     python -m nbgraph export notebooks/01_computational_graphs.ipynb [-o 01.html]
     jupyter nbconvert --to nbgraph.export.OfflineHTMLExporter LESSON.ipynb   # the same page
+    python -m nbgraph publish NOTEBOOK.ipynb [-o OUT.ipynb]   # run it, save it for static views
 
 Built on nbconvert's HTML exporter and JupyterLab's template, with two changes:
 widget views and saved widget state are dropped (each drawing output then shows
-its HTML form, which steps by itself: ``nbgraph.publish``), and the template
+its HTML form, which steps by itself: ``nbgraph.publish``; a published notebook's
+Stepper scripts run as they are), and the template
 loads nothing from a CDN (no require.js, widget manager, MathJax or Mermaid;
 LaTeX in Markdown stays as written). The page fetches nothing when it opens.
 """
 
 import json
+import os
 import pathlib
 import time
 
@@ -19,9 +22,11 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import default
 
-from .publish import strip_widget_views, write_text_atomic
+from .publish import (PUBLISH_ENV, count_drawings, for_static_views, strip_widget_views,
+                      write_text_atomic)
 
-__all__ = ["OfflineHTMLExporter", "DropWidgetViews", "export_notebook", "ExportError"]
+__all__ = ["OfflineHTMLExporter", "DropWidgetViews", "export_notebook", "publish_notebook",
+           "ExportError"]
 
 TEMPLATES = pathlib.Path(__file__).parent / "templates"
 
@@ -89,20 +94,47 @@ def export_notebook(path, out=None, execute=False, timeout=600):
         raise ExportError(f"{out.parent}: no such folder for the output")
     resources = {"metadata": {"name": path.stem, "path": str(path.parent)}}
     if execute:
-        from nbclient import NotebookClient
-        from nbclient.exceptions import CellExecutionError
-        try:
-            NotebookClient(book, timeout=timeout, kernel_name="python3",
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
-        except CellExecutionError as exc:
-            raise ExportError(f"{path}: a cell failed while running it:\n{exc}") from None
+        _execute(book, path, timeout)
     html, resources = OfflineHTMLExporter().from_notebook_node(book, resources=resources)
     write_text_atomic(out, html)
-    steppers = html.count('<script type="module">\n')
-    drawings = html.count('class="nbgraph-html"')
+    drawings, steppers = count_drawings(book)
     return out, {"cells": len(book.cells), "drawings": drawings, "steppers": steppers,
                  "bytes": len(html.encode("utf-8")),
                  "widget_views_dropped": resources.get("nbgraph", {}).get("widget_views_dropped", 0)}
+
+
+def _execute(book, path, timeout, env=None):
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    try:
+        NotebookClient(book, timeout=timeout, kernel_name="python3", record_timing=False,
+                       resources={"metadata": {"path": str(path.parent)}}).execute(
+                           **({} if env is None else {"env": env}))
+    except CellExecutionError as exc:
+        raise ExportError(f"{path}: a cell failed while running it:\n{exc}") from None
+
+
+def publish_notebook(path, out=None, timeout=600):
+    """Run the notebook at ``path`` (from its own folder, in a fresh kernel with
+    ``NBGRAPH_PUBLISH=1``) and write it at ``out`` (default: in place) the way the lessons
+    are committed (``publish.for_static_views``): every drawing a picture that GitHub,
+    nbviewer and untrusted JupyterLab show, every Stepper stepping where the notebook is
+    trusted. Written whole or not at all. Returns (out path, a short summary dict)."""
+    path = pathlib.Path(path)
+    book = read_notebook(path)
+    out = path if out is None else pathlib.Path(out)
+    if not out.parent.is_dir():
+        raise ExportError(f"{out.parent}: no such folder for the output")
+    _execute(book, path, timeout, env=dict(os.environ, **{PUBLISH_ENV: "1"}))
+    try:
+        drawings, steppers = for_static_views(book)
+    except ValueError as exc:
+        raise ExportError(f"{path}: {exc}") from None
+    nbformat.validate(book)
+    text = nbformat.writes(book) + "\n"       # Jupyter's own layout: saving again changes nothing
+    write_text_atomic(out, text)
+    return out, {"cells": len(book.cells), "drawings": drawings, "steppers": steppers,
+                 "bytes": len(text.encode("utf-8"))}
 
 
 def _count(n, word):
@@ -138,6 +170,36 @@ def main(argv=None, prog="python -m nbgraph export"):
         except ExportError as exc:
             failed += 1
             print(f"nbgraph export: error: {exc}", file=sys.stderr, flush=True)
+            continue
+        print(f"{nb} -> {out}: {info['cells']} cells, {_count(info['drawings'], 'drawing')} "
+              f"({info['steppers']} stepping), {info['bytes'] / 1024:.0f} kB, "
+              f"{time.perf_counter() - start:.1f} s", flush=True)
+    return 1 if failed else 0
+
+
+def publish_main(argv=None, prog="python -m nbgraph publish"):
+    """The ``publish`` command: run notebooks and save them for static views (in place, or
+    as ``-o OUT.ipynb`` for one notebook); one progress line each; exit status 1 if any failed."""
+    import argparse
+    import sys
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Run notebooks and save them so that GitHub, nbviewer and untrusted "
+                               "Jupyter show every drawing, and trusted Jupyter steps every Stepper.")
+    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK.ipynb")
+    parser.add_argument("-o", "--output", metavar="OUT.ipynb",
+                        help="output file (one notebook; default: the notebook itself)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per cell")
+    args = parser.parse_args(argv)
+    if args.output is not None and len(args.notebooks) > 1:
+        parser.error("-o takes one notebook; without -o each notebook is rewritten in place")
+    failed = 0
+    for nb in args.notebooks:
+        start = time.perf_counter()
+        try:
+            out, info = publish_notebook(nb, args.output, timeout=args.timeout)
+        except ExportError as exc:
+            failed += 1
+            print(f"nbgraph publish: error: {exc}", file=sys.stderr, flush=True)
             continue
         print(f"{nb} -> {out}: {info['cells']} cells, {_count(info['drawings'], 'drawing')} "
               f"({info['steppers']} stepping), {info['bytes'] / 1024:.0f} kB, "

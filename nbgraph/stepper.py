@@ -173,7 +173,7 @@ class Stepper(anywidget.AnyWidget):
         # renderers (GitHub, nbviewer) show.
         data, metadata = super()._repr_mimebundle_(**kwargs)
         data["image/svg+xml"] = self.svg
-        data["text/html"] = publish.html_form(self._pic, self.position, stepper=True)
+        data.update(publish.output_forms(self._pic, self.position, stepper=True))
         data["text/plain"] = repr(self)
         return data, metadata
 

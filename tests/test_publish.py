@@ -287,3 +287,112 @@ def test_export_execute_runs_the_notebook_first_and_a_failing_cell_writes_nothin
     r = _run("nbgraph", "export", "broken.ipynb", "--execute", cwd=tmp_path)
     assert r.returncode == 1 and "broken.ipynb: a cell failed" in r.stderr
     assert "ZeroDivisionError" in r.stderr and not (tmp_path / "broken.html").exists()
+
+
+# ---- published for static views (NBGRAPH_PUBLISH=1, split_drawing_outputs) -----------------
+
+def test_fnv1a_is_the_hash_the_script_computes():
+    """The script compares FNV-1a over UTF-16 code units (what JavaScript's charCodeAt gives)."""
+    assert publish.fnv1a("") == "811c9dc5"
+    assert publish.fnv1a("a") == "e40c292c" and publish.fnv1a("foobar") == "bf9cf968"   # FNV's own vectors
+    assert publish.fnv1a("\u2202") != publish.fnv1a("\u0002")         # a unit is 16 bits, not a byte
+    assert publish.fnv1a("\U0001F600") == publish.fnv1a("\ud83d\ude00".encode("utf-16-le", "surrogatepass")
+                                                       .decode("utf-16-le", "surrogatepass"))
+
+
+def test_live_bundles_carry_no_png_or_script_unless_publishing(monkeypatch):
+    monkeypatch.delenv(publish.PUBLISH_ENV, raising=False)
+    data, _ = ng.Stepper(reference())._repr_mimebundle_()
+    assert "image/png" not in data and "application/javascript" not in data
+    monkeypatch.setenv(publish.PUBLISH_ENV, "1")
+    s = ng.Stepper(reference())
+    s.step_forward()
+    data, _ = s._repr_mimebundle_()
+    png = base64.b64decode(data["image/png"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[25] == 3       # colour type 3: a palette
+    w, h = (int.from_bytes(png[i:i + 4], "big") for i in (16, 20))
+    pt = [float(v) for v in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', s.svg).groups()]
+    # the SVG's CSS size, give or take the few pixels the layout program pads the PNG with
+    assert abs(w - pt[0] * 4 / 3) <= 8 and abs(h - pt[1] * 4 / 3) <= 8, ((w, h), pt)
+    script = data["application/javascript"]
+    assert script.startswith("// nbgraph Stepper") and "</script" not in script
+    assert f'=== "{publish.fnv1a(s.svg)}"' in script and "position: 1}" in script
+    js = base64.b64encode(STEPPER_JS.read_bytes()).decode("ascii")
+    assert f'bytes("{js}")' in script                                # the widget's own module
+    drawing = ng.show(reference())._repr_mimebundle_()
+    assert "image/png" in drawing and "application/javascript" not in drawing
+
+
+def _published_cells(monkeypatch):
+    monkeypatch.setenv(publish.PUBLISH_ENV, "1")
+    nb = nbformat.v4.new_notebook()
+    step = nbformat.v4.new_code_cell("s", execution_count=1)
+    data, _ = ng.Stepper(reference())._repr_mimebundle_()
+    step.outputs = [nbformat.v4.new_output("stream", name="stdout", text="before\n"),
+                    nbformat.v4.new_output("execute_result", data=data, execution_count=1)]
+    show = nbformat.v4.new_code_cell("ng.show(g)", execution_count=2)
+    show.outputs = [nbformat.v4.new_output("display_data", data=ng.show(reference())._repr_mimebundle_()),
+                    nbformat.v4.new_output("display_data", data={"text/html": "<b>a table</b>",
+                                                                 "text/plain": "t"})]
+    nb.cells = [nbformat.v4.new_markdown_cell("# x"), step, show]
+    return nb
+
+
+def test_split_drawing_outputs_picture_then_script(monkeypatch):
+    nb = _published_cells(monkeypatch)
+    assert publish.for_static_views(nb) == (2, 1)
+    nbformat.validate(nb)
+    step, show = nb.cells[1].outputs, nb.cells[2].outputs
+    assert [o.output_type for o in step] == ["stream", "execute_result", "display_data"]
+    assert set(step[1].data) == {"image/png", "image/svg+xml", "text/plain"}
+    assert step[1].execution_count == 1 and step[1].data["text/plain"].startswith("<nbgraph Stepper")
+    assert step[2].data == {"application/javascript": step[2].data["application/javascript"], "text/plain": ""}
+    assert set(show[0].data) == {"image/png", "image/svg+xml", "text/plain"}
+    assert show[1].data["text/html"] == "<b>a table</b>"        # not a drawing: untouched
+    assert publish.count_drawings(nb) == (2, 1)
+    assert nb.metadata["kernelspec"] == publish.KERNELSPEC
+    # the same notebook written and read again is counted the same
+    assert publish.count_drawings(nbformat.reads(nbformat.writes(nb), as_version=4)) == (2, 1)
+
+
+def test_split_needs_the_publishing_kernel(monkeypatch):
+    monkeypatch.delenv(publish.PUBLISH_ENV, raising=False)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("s", execution_count=1)
+    data, _ = ng.Stepper(reference())._repr_mimebundle_()
+    cell.outputs = [nbformat.v4.new_output("execute_result", data=data, execution_count=1)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# x"), cell]
+    before = nbformat.writes(nb)
+    with pytest.raises(ValueError, match=r"cell 2: a drawing output without its PNG: .*NBGRAPH_PUBLISH=1"):
+        publish.split_drawing_outputs(nb)
+    assert nbformat.writes(nb) == before
+
+
+def test_publish_command_runs_and_writes_the_static_form(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("import nbgraph as ng\ng = ng.examples.reference()\nng.Stepper(g)"),
+                nbformat.v4.new_code_cell("ng.show(g)")]
+    nbformat.write(nb, tmp_path / "mine.ipynb")
+    r = _run("nbgraph", "publish", "mine.ipynb", "-o", "out.ipynb", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(r"mine\.ipynb -> out\.ipynb: 2 cells, 2 drawings \(1 stepping\), \d+ kB, [\d.]+ s\n",
+                        r.stdout), r.stdout
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert [sorted(o.data) for c in out.cells for o in c.outputs] == [
+        ["image/png", "image/svg+xml", "text/plain"], ["application/javascript", "text/plain"],
+        ["image/png", "image/svg+xml", "text/plain"]]
+    assert out.metadata["kernelspec"] == publish.KERNELSPEC
+    # the exported page of the published notebook counts it the same, and fetches nothing
+    r = _run("nbgraph", "export", "out.ipynb", cwd=tmp_path)
+    assert r.returncode == 0 and "2 drawings (1 stepping)" in r.stdout, r.stdout + r.stderr
+    assert not FETCHING.search((tmp_path / "out.html").read_text(encoding="utf-8"))
+    # a failing cell: an error that says so, the notebook left as it was
+    nb.cells.append(nbformat.v4.new_code_cell("1 / 0"))
+    nbformat.write(nb, tmp_path / "mine.ipynb")
+    before = (tmp_path / "mine.ipynb").read_bytes()
+    r = _run("nbgraph", "publish", "mine.ipynb", cwd=tmp_path)
+    assert r.returncode == 1 and "mine.ipynb: a cell failed" in r.stderr and "ZeroDivisionError" in r.stderr
+    assert (tmp_path / "mine.ipynb").read_bytes() == before
+    r = _run("nbgraph", "publish", "a.ipynb", "b.ipynb", "-o", "x.ipynb", cwd=tmp_path)
+    assert r.returncode == 2 and "-o takes one notebook" in r.stderr

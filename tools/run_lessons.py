@@ -4,24 +4,26 @@
     python tools/run_lessons.py notebooks/01_computational_graphs.ipynb
 
 Each notebook runs top to bottom in a fresh kernel (the interpreter running
-this script), from its own folder. What is saved is what a reader should get
-on first open, trusted or not, with or without a kernel:
+this script) with NBGRAPH_PUBLISH=1, from its own folder. What is saved is what
+a reader should get on first open, trusted or not, with or without a kernel,
+and in a sanitizing static view (GitHub, nbviewer, nbconvert's sanitize_html):
 
-* every output keeps its static forms (text/html, image/svg+xml, image/png,
-  text/plain) and loses its widget view: a widget view outranks the other
-  forms wherever it is present, and without the kernel that made it, it is a
-  dead placeholder. A drawing's text/html is its picture, and for a Stepper
-  the script that steps it once the notebook is trusted (nbgraph.publish);
-  an output that was a widget and nothing else (its repr, "VBox(...)") goes;
-* no saved widget state in the notebook's metadata (it is large and only
-  meaningful to the kernel that is gone);
+* every drawing is a picture output {image/png, image/svg+xml, text/plain}:
+  untrusted JupyterLab and Notebook 7 show the PNG, trusted ones and nbconvert
+  the SVG; no HTML, which sanitizers escape into markup text. A Stepper's
+  picture is followed by an output {application/javascript, text/plain: ""}
+  that mounts the widget's own controls on it where scripts run (a trusted
+  notebook, an nbconvert page) and shows nothing elsewhere (nbgraph.publish);
+* no widget view and no saved widget state: a widget view outranks the other
+  forms wherever it is present, and without its kernel it is a dead placeholder;
 * the kernelspec matches what JupyterLab writes on open, so opening a lesson
-  does not mark it modified;
-* no timing metadata, so re-running gives the same file when nothing changed.
+  does not mark it modified; no timing metadata, so re-running gives the same
+  file when nothing changed.
 
-A cell that raises stops the run for that notebook and leaves the file as it
-was; the new file replaces the old one in one rename (never a half-written
-lesson). `make lab` trusts the saved lessons, so their Steppers step on open.
+This is ``python -m nbgraph publish`` over the lessons. A cell that raises stops
+the run for that notebook and leaves the file as it was; the new file replaces
+the old one in one rename. `make lab` trusts the saved lessons, so their
+Steppers step on open.
 """
 
 import argparse
@@ -29,39 +31,27 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))      # this checkout's nbgraph, not another install
-from nbgraph.publish import strip_widget_views, write_text_atomic  # noqa: E402
-KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+from nbgraph.export import ExportError, publish_notebook  # noqa: E402
+from nbgraph.publish import KERNELSPEC, for_static_views  # noqa: E402,F401  (KERNELSPEC: tests)
 
 
 def clean(book):
-    """Strip widget views, widget state and volatile metadata, in place."""
-    strip_widget_views(book)
-    book.metadata["kernelspec"] = dict(KERNELSPEC)
-    for cell in book.cells:
-        cell.metadata.pop("execution", None)
+    """Strip widget views, widget state and volatile metadata, split drawings, in place."""
+    for_static_views(book)
     return book
 
 
 def run(path, timeout=600):
     path = Path(path)
-    if not path.is_file():
-        raise SystemExit(f"run_lessons: no such notebook: {path}")
-    book = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    client = NotebookClient(book, timeout=timeout, kernel_name="python3",
-                            record_timing=False, resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
-    clean(book)
-    nbformat.validate(book)
-    text = nbformat.writes(book) + "\n"     # Jupyter's own layout: saving it again changes nothing
-    write_text_atomic(path, text)             # the whole new file or the old one
-    print(f"{path.name}: {len(book.cells)} cells in {time.perf_counter() - start:.1f} s, "
-          f"{len(text.encode()) / 1024:.0f} kB", flush=True)
+    try:
+        _, info = publish_notebook(path, path, timeout=timeout)
+    except ExportError as exc:
+        raise SystemExit(f"run_lessons: {exc}") from None
+    print(f"{path.name}: {info['cells']} cells, {info['drawings']} drawing(s) ({info['steppers']} "
+          f"stepping) in {time.perf_counter() - start:.1f} s, {info['bytes'] / 1024:.0f} kB", flush=True)
 
 
 def main(argv=None):

@@ -191,8 +191,8 @@ class Drawing:
         return self.svg
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from ..publish import html_form    # an <img>: shows where SVG is refused (untrusted)
-        return {"image/svg+xml": self.svg, "text/html": html_form(self.picture, self.position),
+        from ..publish import output_forms    # an <img>: shows where SVG is refused (untrusted)
+        return {"image/svg+xml": self.svg, **output_forms(self.picture, self.position),
                 "text/plain": repr(self)}
 
     def __repr__(self):

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import NOTEBOOKS_DIR, VIEWPORT
+from conftest import ARTIFACTS_DIR, NOTEBOOKS_DIR, VIEWPORT
 
 LESSONS = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
 LESSON_01 = "01_computational_graphs.ipynb"
@@ -37,7 +37,7 @@ PROGRESS = ".nbg-progress"
 # Per output area: what a reader sees of each drawing output.
 _JS_OUTPUTS = """
 (sel) => [...document.querySelectorAll(sel)].map((o) => {
-  const img = o.querySelector("img[src^='data:image/svg+xml']");
+  const img = o.querySelector("img[src^='data:image/']");
   return {
     mime: o.getAttribute("data-mime-type"),
     text: o.innerText.slice(0, 200),
@@ -82,6 +82,13 @@ def drawing_outputs(path: Path):
             elif text.startswith("<nbgraph drawing"):
                 found.append(("drawing", text))
     return found
+
+
+def other_pictures(path: Path) -> int:
+    """How many outputs saved in the notebook are PNG pictures that are not drawings."""
+    book = nbformat.read(path, as_version=4)
+    return sum("image/png" in out.get("data", {}) and "image/svg+xml" not in out.data
+               for cell in book.cells for out in cell.get("outputs", []))
 
 
 def by_name(boxes: dict) -> dict:
@@ -130,15 +137,25 @@ def _check_first_open(jp, path: str, trusted: bool):
     state = jp.page.evaluate(_JS_NOTEBOOK_STATE)
     assert state["trusted"] and all(t == trusted for t in state["trusted"]), (path, state)
     drawn = [o for o in outputs if o["picture"] or o["stepper"]]
-    assert len(drawn) == len(kinds), (path, outputs)
-    assert all(o["mime"] == "text/html" for o in drawn), (path, drawn)
+    others = other_pictures(jp.server.root_dir / path)      # e.g. a training dashboard's PNG
+    assert len(drawn) == len(kinds) + others, (path, outputs)
+    # a drawing output shows its PNG untrusted (SVG is refused there) and its SVG trusted,
+    # where a Stepper's script (the output after it) mounts the controls in its place
+    mimes = [o["mime"] for o in drawn]
+    if trusted:
+        assert mimes.count("image/svg+xml") == len(kinds) and mimes.count("image/png") == others, mimes
+    else:
+        assert mimes == ["image/png"] * len(drawn), (path, drawn)
     assert sum(o["stepper"] for o in drawn) == steppers, (path, drawn)
+    scripts = [o for o in outputs if o["mime"] in ("application/javascript", "text/plain")
+               and not o["text"].strip()]
+    assert len(scripts) == sum(k == "stepper" for k, _ in kinds), (path, outputs)   # shown empty
     for o in outputs:
         assert not re.match(r"\s*(<nbgraph |VBox\(|HBox\(|Button\()", o["text"]), (path, o["text"])
         if not trusted:
             assert o["buttons"] == 0, (path, o)
     # the last drawing in view (a Stepper in most lessons) for the screenshot
-    jp.page.locator(f"{OUTPUT}:has(img.nbgraph-picture), {OUTPUT}:has({STEPPER})").last \
+    jp.page.locator(f"{OUTPUT}:has(img), {OUTPUT}:has({STEPPER})").last \
         .scroll_into_view_if_needed()
     jp.screenshot(f"{'trusted' if trusted else 'untrusted'}-{Path(path).stem}")
     return steppers
@@ -298,3 +315,44 @@ def test_plain_nbconvert_page_of_a_committed_lesson_steps_too(offline_page, tmp_
     assert by_name(root.evaluate(_JS_BOX_TEXTS))["g"][0] == "-12"
     # what left the page is the template's own CDN scripts, not ours
     assert left and all(re.match(r"https://cdnjs\.cloudflare\.com/", u) for u in left), left
+
+
+_JS_STATIC_VIEW = """
+() => ({
+  images: [...document.images].map((i) => ({kind: i.src.slice(0, 24), loaded: i.complete && i.naturalWidth > 0,
+                                           width: i.getBoundingClientRect().width})),
+  buttons: [...document.querySelectorAll("button")].filter((b) => b.getClientRects().length).length,
+  steppers: document.querySelectorAll(".nbg-stepper").length,
+  text: document.body.innerText,
+})
+"""
+
+
+def test_sanitized_nbconvert_pages_show_pictures_and_no_button(offline_page, tmp_path):
+    """A GitHub-like view: `jupyter nbconvert --to html --HTMLExporter.sanitize_html=True` of
+    every committed lesson. Each drawing is a picture that loads; nothing can be clicked,
+    no markup shows as text, and no script of ours runs (there is none in the page)."""
+    from nbconvert import HTMLExporter
+    page, left, errors = offline_page
+    shots = ARTIFACTS_DIR / "sanitized"
+    shots.mkdir(parents=True, exist_ok=True)
+    for name in LESSONS:
+        html, _ = HTMLExporter(sanitize_html=True).from_filename(str(NOTEBOOKS_DIR / name))
+        out = tmp_path / f"{Path(name).stem}.html"
+        out.write_text(html, encoding="utf-8")
+        page.goto(out.as_uri())
+        page.wait_for_function("() => [...document.images].every((i) => i.complete)")
+        seen = page.evaluate(_JS_STATIC_VIEW)
+        drawings = len(drawing_outputs(NOTEBOOKS_DIR / name))
+        pictures = [i for i in seen["images"] if i["kind"].startswith("data:image/svg+xml")]
+        assert len(pictures) == drawings, (name, seen["images"])
+        assert all(i["loaded"] and i["width"] > 0 for i in seen["images"]), (name, seen["images"])
+        assert seen["buttons"] == 0 and seen["steppers"] == 0, name
+        for markup in ("<img", "<script", "<div", "<svg", "nbgraph-html", "<nbgraph "):
+            assert markup not in seen["text"], (name, markup)
+        if drawings:
+            page.locator("img[src^='data:image/svg+xml']").last.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"{Path(name).stem}.png"))
+    # what left the page is the template's own CDN scripts (MathJax, require.js), not ours
+    assert all(re.match(r"https://cdnjs\.cloudflare\.com/", u) for u in left), left
+    assert not [e for e in errors if "nbgraph" in e], errors
