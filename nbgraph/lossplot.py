@@ -94,6 +94,16 @@ class LossPlot:
             self.seconds.append(float("nan") if second is None else float(second))
         self.dirty = True
 
+    def extend(self, steps, losses, seconds=None):
+        """Record several points at once, as ``record`` does one."""
+        self.steps.extend(map(float, steps))
+        self.losses.extend(map(float, losses))
+        if self.second_label:
+            if seconds is None:
+                seconds = [None] * (len(self.steps) - len(self.seconds))
+            self.seconds.extend(float("nan") if v is None else float(v) for v in seconds)
+        self.dirty = True
+
     def redraw(self, reach=None):
         """Draw now, whatever the throttle says. ``reach``: a step the x axis
         should already reach (see ``Chart.redraw``)."""

@@ -90,7 +90,7 @@ def test_slow_redraws_are_spaced_out_by_the_time_budget():
     # 10 s of loop + 0.1 s per redraw: at most 5 % of the time spent drawing
     assert plot.redraws * 0.1 <= 0.05 * clock.t + 0.1, (plot.redraws, clock.t)
     assert plot.redraws >= 3
-    # by default the picture never waits more than a second, however slow drawing is
+    # with max_wait = 1 s the picture never waits more than a second, however slow drawing is
     plot, gaps = run(max_wait=1.0)
     assert gaps.max() <= 1.0 + 0.1 + 0.011 and plot.redraws >= 8
 

@@ -311,6 +311,35 @@ def test_the_loss_axis_follows_the_run_not_the_budget(moons):
     assert h.epochs == 100 and lo == 0 and 100 <= hi <= 150, (lo, hi)
 
 
+def test_the_first_picture_waits_until_its_cost_fits_the_budget(moons, monkeypatch):
+    """A first picture expected to cost 0.1 s, at a 5 % budget, comes after
+    1.9 s of training; a 1 s run shows the final picture only. The status
+    line follows the run meanwhile."""
+    X, y = moons
+    clock = FakeClock()
+    first, statuses = [], set()
+
+    def tick(history):
+        if history.dashboard.refreshes and not first:
+            first.append(clock.t)
+        statuses.add(history.dashboard.status.value)
+        clock.t += 0.05                          # each epoch "takes" 50 ms
+
+    h = ng.fit(_model(), X, y, loss="hinge", epochs=80, callback=tick,
+               live=_dash(clock=clock, first_cost=0.1, budget=0.05))
+    assert first and 1.9 <= first[0] <= 2.1, first
+    assert len(statuses) >= 8                    # every 0.2 s, from the start
+    clock.t = 0.0
+    h = ng.fit(_model(), X, y, loss="hinge", epochs=20, callback=tick,
+               live=_dash(clock=clock, first_cost=0.1, budget=0.05))
+    assert h.dashboard.refreshes == 0 and h.dashboard.lossplot.redraws == 1
+    assert h.dashboard.lossplot.png.startswith(b"\x89PNG")
+    # On the real clock a dashboard learns what its first picture cost, for the next one.
+    monkeypatch.setattr(Dashboard, "picture_cost", 123.0)
+    ng.fit(_model(), X, y, loss="hinge", epochs=2, live=_dash())
+    assert 0 < Dashboard.picture_cost < 5
+
+
 def test_no_refresh_just_before_the_end(moons):
     """A picture due less than one interval before the epoch budget runs out
     would be replaced by the final one at once: it is skipped."""
