@@ -47,8 +47,8 @@ class LossPlot:
     that points came in since the last image; ``xlim`` and ``ylim`` are the
     axis ranges of the image on show. ``clock`` (default
     ``time.monotonic``) may be replaced, e.g. by a fake clock in tests.
-    ``chart`` holds the matplotlib side (``chart.figure``, ``chart.ax``,
-    ``chart.lines``) until ``close()``.
+    ``chart`` holds the matplotlib side (``chart.figure``, ``chart.lines``,
+    ``chart.tick_labels``...: see ``Chart``) until ``close()``.
     """
 
     def __init__(self, *, title=None, xlabel="step", ylabel="loss", label="loss", second=None,

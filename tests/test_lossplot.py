@@ -114,7 +114,7 @@ def test_second_series_and_log_scale():
         clock.t += 0.05
         plot.update(step, np.exp(-0.1 * step), second=2 * np.exp(-0.1 * step))
     plot.redraw()
-    assert plot.chart.ax.get_yscale() == "log"
+    assert plot.chart.log
     lo, hi = plot.ylim
     assert lo <= np.exp(-4.9) and hi >= 2.0
     assert plot.chart.lines[1].get_data()[1][-1] == pytest.approx(2 * np.exp(-4.9))
@@ -201,16 +201,16 @@ def test_every_tick_label_lies_inside_the_image(epochs):
     chart = plot.chart
     renderer = chart.canvas.get_renderer()
     image = chart.figure.bbox
-    (x0, x1), (y0, y1) = plot.xlim, plot.ylim
-    # the labels drawn: those of the ticks inside the axis ranges
-    xlabels = [t for t in chart.ax.get_xticklabels()
-               if t.get_text() and x0 <= t.get_position()[0] <= x1]
-    ylabels = [t for t in chart.ax.get_yticklabels()
-               if t.get_text() and y0 <= t.get_position()[1] <= y1]
+    x1 = plot.xlim[1]
+    area_x0, area_y0, _, _ = chart.area
+    # the labels drawn: below the plot area (x) and left of it (y)
+    xlabels = [t for t in chart.tick_labels if t.get_position()[1] < area_y0]
+    ylabels = [t for t in chart.tick_labels if t.get_position()[0] < area_x0]
     assert len(xlabels) >= 3 and len(ylabels) >= 2
     assert xlabels[-1].get_text() == f"{x1:g}"          # the whole last label
     labels = xlabels + ylabels
-    for text in labels + [chart.ax.xaxis.label, chart.ax.yaxis.label]:
+    assert [t.get_text() for t in chart.axis_labels] == ["epoch", "loss"]
+    for text in labels + chart.axis_labels:
         box = text.get_window_extent(renderer)
         assert (box.x0 >= image.x0 and box.x1 <= image.x1 and box.y0 >= image.y0
                 and box.y1 <= image.y1), (text.get_text(), box, image)
@@ -257,12 +257,12 @@ def test_gradient_plot_one_line_per_parameter_on_a_log_scale():
         plot.record(epoch, [1e-6 / epoch, 0.0, 1.0])     # a vanishing, a zero, a steady one
     plot.redraw()
     chart = plot.chart
-    assert chart.ax.get_yscale() == "log"
+    assert chart.log
     assert [line.get_label() for line in chart.lines] == plot.names
     assert np.isnan(chart.lines[1].get_data()[1]).all()  # 0 has no place on a log scale
     lo, hi = chart.drawn_limits[1]
     assert lo <= 1e-6 / 30 and hi >= 1.0
-    legend = chart.ax.get_legend()
+    legend = chart.legend
     assert [t.get_text() for t in legend.get_texts()] == plot.names
     box = legend.get_window_extent(chart.canvas.get_renderer())
     assert box.x1 <= chart.figure.bbox.x1          # the legend beside the axes, inside the image
