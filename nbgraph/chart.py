@@ -100,6 +100,16 @@ def _number(value, _pos=None):
     return f"{value:.6g}"
 
 
+def _numbers(values):
+    """Labels of one linear axis, with as many decimals each as the finest
+    needs (0.0, 0.5, 1.0), as matplotlib's own formatter writes them."""
+    texts = [_number(v) for v in values]
+    decimals = [len(t.split(".")[1]) if "." in t else 0 for t in texts]
+    if not any(decimals) or any("e" in t for t in texts):
+        return texts
+    return [f"{v:.{max(decimals)}f}" for v in values]
+
+
 class Chart:
     """The drawing of lines over a growing x axis (the data is the caller's).
 
@@ -265,7 +275,7 @@ class Chart:
             yticks = _inside(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]).tick_values(ylo, yhi),
                              ylo, yhi)
             ypix = [y0 + (v - ylo) * (y1 - y0) / (yhi - ylo) for v in yticks]
-            ytext = [_number(v) for v in yticks]
+            ytext = _numbers(yticks)
         xpix = [x0 + (v - xlo) * (x1 - x0) / (xhi - xlo) for v in xticks]
         tick = self.TICK * self.figure.dpi / 72.0
         rc = self._rc
@@ -278,8 +288,8 @@ class Chart:
                                transform=self._pixels)
         frame = Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, transform=self._pixels,
                           edgecolor=rc["axes.edgecolor"], linewidth=rc["axes.linewidth"])
-        labels = [self._label(_number(v), fontsize=8, ha="center", va="top")
-                  for v in xticks]
+        labels = [self._label(text, fontsize=8, ha="center", va="top")
+                  for text in _numbers(xticks)]
         for t, p in zip(labels, xpix):
             t.set_position((p, y0 - 2 * tick))
         ylabels = [self._label(text, fontsize=8, ha="right", va="center") for text in ytext]
