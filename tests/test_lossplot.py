@@ -191,6 +191,29 @@ def test_png_holds_exactly_the_canvas_pixels():
     np.testing.assert_array_equal(pixels, np.asarray(plot.chart.canvas.buffer_rgba())[:, :, :3])
 
 
+@pytest.mark.parametrize("log", [False, True])
+def test_lines_are_drawn_where_their_values_are(log):
+    """The chart places lines itself (no Axes): a flat line at 0.3 crosses
+    the plot area at the height 0.3 has between the y limits (log10 of
+    them on a log scale), from the left of the area to its x."""
+    plot = ng.LossPlot(clock=FakeClock(), xmax=100, log=log, draw_now=False)
+    for step in range(1, 61):
+        plot.record(step, 0.3 if step > 1 else 0.9)
+    plot.redraw()
+    x0, y0, x1, y1 = plot.chart.area
+    (xlo, xhi), (ylo, yhi) = plot.xlim, plot.ylim
+    f = (lambda v: np.log10(v)) if log else (lambda v: v)
+    row_from_bottom = y0 + (f(0.3) - f(ylo)) / (f(yhi) - f(ylo)) * (y1 - y0)
+    pixels = _pixels(plot.png)
+    row = pixels.shape[0] - int(round(row_from_bottom))
+    blue = (pixels[:, :, 2].astype(int) - pixels[:, :, 0]) > 60     # C0, the loss line
+    at_30 = int(round(x0 + (30 - xlo) / (xhi - xlo) * (x1 - x0)))
+    at_80 = int(round(x0 + (80 - xlo) / (xhi - xlo) * (x1 - x0)))
+    assert blue[row - 2:row + 3, at_30].any()                  # the line is there ...
+    assert not blue[row - 2:row + 3, at_80].any()              # ... and ends at step 60
+    assert not blue[:row - 4, at_30].any() and not blue[row + 4:, at_30].any()
+
+
 @pytest.mark.parametrize("epochs", [20_000, 400_000])
 def test_every_tick_label_lies_inside_the_image(epochs):
     """The last x tick label ("20000", "400000") used to be cut at the right edge."""
