@@ -812,8 +812,10 @@ def test_interrupting_the_kernel_returns_the_history_marked_interrupted(kernel):
     _wait_iopub(kc, deadline, _is_progress, log)
     # Pressed once, heard once: fit hears SIGINT itself (a KeyboardInterrupt raised
     # by Python's own handler inside a weakref callback would be lost).
+    pressed = time.monotonic()
     km.interrupt_kernel()
     _wait_iopub(kc, deadline, _idle_after(fit_id), log)
+    print(f"[kernel] Interrupt -> cell idle in {1e3 * (time.monotonic() - pressed):.0f} ms")
     errors = [m["content"] for m in log if m["msg_type"] == "error"]
     assert not errors, errors
     result = _text_of(log, fit_id).split()
