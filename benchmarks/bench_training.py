@@ -381,7 +381,8 @@ def verdict(fit, steps):
     base = fit["live=False"][0]
     timing = fit["live=False"][1] / base      # what timing the calls costs by itself
     print(f"\nLive dashboard overhead, {steps}-step fit, against the target of "
-          f"<= {TARGET:.0%} of the training time:")
+          f"<= {TARGET:.0%} of the training time"
+          + (":" if steps == 2000 else " (which is for 2,000 steps: a --quick run only smokes):"))
     for label in ("dashboard", "dashboard, grads"):
         _, inside, paired = fit[label]
         share = inside / base - timing
