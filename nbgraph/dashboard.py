@@ -65,6 +65,7 @@ class Dashboard(Reporter):
     # by every dashboard that draws one on the real clock. About 40 ms on a
     # laptop: at a 5 % budget a run's first picture comes after ~0.8 s.
     picture_cost = 0.04
+    _pictures = 0               # first pictures drawn in this process
 
     def __init__(self, *, title=None, log=False, grads=False, boundary=True, show_graph=False,
                  pace=None, interval=0.2, budget=0.05, clock=time.monotonic, first_cost=None,
@@ -259,8 +260,11 @@ class Dashboard(Reporter):
 
     def _learn_picture_cost(self, cost):
         """Remember what a first picture cost, for the next dashboard's throttle
-        (only real seconds: a test's clock of its own says nothing of them)."""
-        if self.real_clock and cost > 0:
+        (only real seconds: a test's clock of its own says nothing of them;
+        and not the process's very first, which also loads matplotlib's
+        modules and fonts)."""
+        Dashboard._pictures += 1
+        if self.real_clock and cost > 0 and Dashboard._pictures > 1:
             Dashboard.picture_cost = cost
 
     def _sync(self, history):
