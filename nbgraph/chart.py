@@ -279,7 +279,8 @@ class Chart:
         xpix = [x0 + (v - xlo) * (x1 - x0) / (xhi - xlo) for v in xticks]
         tick = self.TICK * self.figure.dpi / 72.0
         rc = self._rc
-        grid = LineCollection([[(p, y0), (p, y1)] for p in xpix] + [[(x0, p), (x1, p)] for p in ypix],
+        grid = LineCollection([[(p, y0), (p, y1)] for p in xpix]
+                              + [[(x0, p), (x1, p)] for p in ypix],
                               colors=rc["grid.color"], linewidths=rc["grid.linewidth"], alpha=0.3,
                               transform=self._pixels)
         marks = LineCollection([[(p, y0), (p, y0 - tick)] for p in xpix]
