@@ -136,7 +136,7 @@ class _BoundaryFigure:
         x0, y0, x1, y1 = self.area = (round(0.03 * W), round(0.03 * H),
                                       round(0.97 * W), round(0.90 * H))
         self.rows, self.cols = slice(H - y1, H - y0), slice(x0, x1)
-        self.figure.text((x0 + x1) / 2 / W, (y1 + 6 * dpi / 72) / H, title, fontsize=9,
+        self.title = self.figure.text((x0 + x1) / 2 / W, (y1 + 6 * dpi / 72) / H, title, fontsize=9,
                          ha="center", va="baseline")
         marker = MarkerStyle("o")       # as Axes.scatter(..., s=12) draws its points
         self.scatter = PathCollection(
@@ -161,7 +161,11 @@ class _BoundaryFigure:
         """Restore the background, fill the area with the RGB pixels ``regions``
         and draw the points and the frame on them."""
         if self.background is None:
-            self.canvas.draw()      # the title: everything else is animated
+            # The title on white: everything else is drawn on top, each time.
+            renderer = self.canvas.get_renderer()
+            renderer.clear()
+            self.figure.patch.draw(renderer)
+            self.title.draw(renderer)
             self.background = self.canvas.copy_from_bbox(self.figure.bbox)
         else:
             self.canvas.restore_region(self.background)

@@ -41,6 +41,12 @@ class GradPlot:
         for column, value in zip(self.norms, norms):
             column.append(value if value > 0 else math.nan)    # a log scale has no 0
 
+    def extend(self, epochs, columns):
+        """Record several epochs at once: ``columns`` holds, per name, its norms."""
+        self.epochs.extend(map(float, epochs))
+        for column, values in zip(self.norms, columns):
+            column.extend(v if v > 0 else math.nan for v in values)
+
     def redraw(self, reach=None):
         if self.chart is None:
             self.chart = Chart(self.names, **self._chart_args)

@@ -47,8 +47,8 @@ class LossPlot:
     that points came in since the last image; ``xlim`` and ``ylim`` are the
     axis ranges of the image on show. ``clock`` (default
     ``time.monotonic``) may be replaced, e.g. by a fake clock in tests.
-    ``chart`` holds the matplotlib side (``chart.figure``, ``chart.ax``,
-    ``chart.lines``) until ``close()``.
+    ``chart`` holds the matplotlib side (``chart.figure``, ``chart.lines``,
+    ``chart.tick_labels``...: see ``Chart``) until ``close()``.
     """
 
     def __init__(self, *, title=None, xlabel="step", ylabel="loss", label="loss", second=None,
@@ -92,6 +92,16 @@ class LossPlot:
         self.losses.append(float(loss))
         if self.second_label:
             self.seconds.append(float("nan") if second is None else float(second))
+        self.dirty = True
+
+    def extend(self, steps, losses, seconds=None):
+        """Record several points at once, as ``record`` does one."""
+        self.steps.extend(map(float, steps))
+        self.losses.extend(map(float, losses))
+        if self.second_label:
+            if seconds is None:
+                seconds = [None] * (len(self.steps) - len(self.seconds))
+            self.seconds.extend(float("nan") if v is None else float(v) for v in seconds)
         self.dirty = True
 
     def redraw(self, reach=None):

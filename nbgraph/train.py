@@ -24,6 +24,8 @@ widget ``Dashboard`` in a notebook and a ``TextProgress`` line elsewhere;
 """
 
 import math
+import signal
+import threading
 import time
 
 import numpy as np
@@ -243,8 +245,11 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
     Interrupting the kernel (Ctrl-C, the notebook's stop button) ends
     training after the step it interrupts: ``fit`` returns the history so
     far with ``stopped_by == "interrupted"``, so ``history = ng.fit(...)``
-    still gets it. Any other exception is raised again, after the display
-    has said "failed".
+    still gets it. (While ``fit`` runs in the main thread it hears SIGINT
+    itself, so no interrupt is lost, and acts on it at the next step
+    boundary; a second interrupt before then raises KeyboardInterrupt at
+    once, for a step that hangs, and ``fit`` still returns the history.)
+    Any other exception is raised again, after the display has said "failed".
     """
     from .optim import SGD
     X_data, y_data = _as_array(X, "X"), _as_array(y, "y")
@@ -283,7 +288,9 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
     reporter.start(Run(model, X_data, y_data, epochs, validation is not None, parameters,
                        predict, classify[2] if classify else None), history)
     start = time.perf_counter()
+    interrupts = _Interrupts()
     try:
+        interrupts.listen()
         for epoch in range(1, epochs + 1):
             tally = _EpochTally(parameters, classify)
             for xb, yb in batches.epoch():
@@ -297,7 +304,7 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
                 tally.add(out, yb, L, history)
                 reporter.after_step(history, L)
                 del out, L
-                if reporter.stop_requested:
+                if reporter.stop_requested or interrupts.heard:
                     break
             history.epochs = epoch
             tally.record(history)
@@ -307,7 +314,9 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
             reporter.after_epoch(history)
             if callback is not None and callback(history) is True:
                 history.stopped_by = "callback"
-            if reporter.stop_requested:            # the button (or a callback pressing it)
+            if interrupts.heard:
+                history.stopped_by = "interrupted"
+            elif reporter.stop_requested:          # the button (or a callback pressing it)
                 history.stopped_by = "user"
             elif history.stopped_by is None and tracker is not None:
                 history.stopped_by = tracker.check(history)
@@ -321,10 +330,70 @@ def fit(model, X, y, loss="mse", optimizer=None, epochs=100, batch_size=None, li
         history.stopped_by = "error"
         raise
     finally:
+        if interrupts.take() and history.stopped_by != "error":
+            history.stopped_by = "interrupted"
         history.wall_time = time.perf_counter() - start
         history.message = history.describe()
-        reporter.finish(history)
+        try:
+            reporter.finish(history)
+        finally:
+            interrupts.restore()
     return history
+
+
+class _Interrupts:
+    """SIGINT while ``fit`` runs: heard, then acted on at a step boundary.
+
+    Python's own handler raises KeyboardInterrupt wherever the main thread
+    happens to be, and where that is a weakref callback or a ``__del__``
+    run by the garbage collector, Python prints "Exception ignored" and the
+    interrupt is lost. So, from the main thread only, ``listen()`` puts this
+    handler in place, which just raises a flag that ``fit`` checks after
+    each step; a second SIGINT while the flag is up goes to the previous
+    handler (KeyboardInterrupt at once: a stuck step can still be stopped).
+    ``restore()`` puts the previous handler back; a SIGINT heard after the
+    last check (while the display finished) is passed on to it then.
+    """
+
+    def __init__(self):
+        self.heard = False
+        self.previous = None
+        self._acted = False
+
+    def listen(self):
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is None or previous is signal.SIG_IGN:
+            return          # set outside Python, or interrupts ignored: leave it be
+        signal.signal(signal.SIGINT, self._handle)
+        self.previous = previous
+
+    def _handle(self, signum, frame):
+        if self.heard:
+            _pass_on(self.previous, signum, frame)
+        self.heard = True
+
+    def take(self):
+        """Whether SIGINT was heard; one heard after this is passed on by ``restore``."""
+        self._acted = self.heard
+        return self.heard
+
+    def restore(self):
+        previous, self.previous = self.previous, None
+        if previous is None:
+            return
+        signal.signal(signal.SIGINT, previous)
+        if self.heard and not self._acted:
+            _pass_on(previous, signal.SIGINT, None)
+
+
+def _pass_on(handler, signum, frame):
+    """Do what ``handler`` (a previous SIGINT handler) would have done."""
+    if callable(handler):
+        handler(signum, frame)
+    else:                   # SIG_DFL: what Python's own handler does
+        raise KeyboardInterrupt
 
 
 class _EpochTally:

@@ -90,7 +90,7 @@ def test_slow_redraws_are_spaced_out_by_the_time_budget():
     # 10 s of loop + 0.1 s per redraw: at most 5 % of the time spent drawing
     assert plot.redraws * 0.1 <= 0.05 * clock.t + 0.1, (plot.redraws, clock.t)
     assert plot.redraws >= 3
-    # by default the picture never waits more than a second, however slow drawing is
+    # with max_wait = 1 s the picture never waits more than a second, however slow drawing is
     plot, gaps = run(max_wait=1.0)
     assert gaps.max() <= 1.0 + 0.1 + 0.011 and plot.redraws >= 8
 
@@ -114,7 +114,7 @@ def test_second_series_and_log_scale():
         clock.t += 0.05
         plot.update(step, np.exp(-0.1 * step), second=2 * np.exp(-0.1 * step))
     plot.redraw()
-    assert plot.chart.ax.get_yscale() == "log"
+    assert plot.chart.log
     lo, hi = plot.ylim
     assert lo <= np.exp(-4.9) and hi >= 2.0
     assert plot.chart.lines[1].get_data()[1][-1] == pytest.approx(2 * np.exp(-4.9))
@@ -191,6 +191,29 @@ def test_png_holds_exactly_the_canvas_pixels():
     np.testing.assert_array_equal(pixels, np.asarray(plot.chart.canvas.buffer_rgba())[:, :, :3])
 
 
+@pytest.mark.parametrize("log", [False, True])
+def test_lines_are_drawn_where_their_values_are(log):
+    """The chart places lines itself (no Axes): a flat line at 0.3 crosses
+    the plot area at the height 0.3 has between the y limits (log10 of
+    them on a log scale), from the left of the area to its x."""
+    plot = ng.LossPlot(clock=FakeClock(), xmax=100, log=log, draw_now=False)
+    for step in range(1, 61):
+        plot.record(step, 0.3 if step > 1 else 0.9)
+    plot.redraw()
+    x0, y0, x1, y1 = plot.chart.area
+    (xlo, xhi), (ylo, yhi) = plot.xlim, plot.ylim
+    f = (lambda v: np.log10(v)) if log else (lambda v: v)
+    row_from_bottom = y0 + (f(0.3) - f(ylo)) / (f(yhi) - f(ylo)) * (y1 - y0)
+    pixels = _pixels(plot.png)
+    row = pixels.shape[0] - int(round(row_from_bottom))
+    blue = (pixels[:, :, 2].astype(int) - pixels[:, :, 0]) > 60     # C0, the loss line
+    at_30 = int(round(x0 + (30 - xlo) / (xhi - xlo) * (x1 - x0)))
+    at_80 = int(round(x0 + (80 - xlo) / (xhi - xlo) * (x1 - x0)))
+    assert blue[row - 2:row + 3, at_30].any()                  # the line is there ...
+    assert not blue[row - 2:row + 3, at_80].any()              # ... and ends at step 60
+    assert not blue[:row - 4, at_30].any() and not blue[row + 4:, at_30].any()
+
+
 @pytest.mark.parametrize("epochs", [20_000, 400_000])
 def test_every_tick_label_lies_inside_the_image(epochs):
     """The last x tick label ("20000", "400000") used to be cut at the right edge."""
@@ -201,16 +224,16 @@ def test_every_tick_label_lies_inside_the_image(epochs):
     chart = plot.chart
     renderer = chart.canvas.get_renderer()
     image = chart.figure.bbox
-    (x0, x1), (y0, y1) = plot.xlim, plot.ylim
-    # the labels drawn: those of the ticks inside the axis ranges
-    xlabels = [t for t in chart.ax.get_xticklabels()
-               if t.get_text() and x0 <= t.get_position()[0] <= x1]
-    ylabels = [t for t in chart.ax.get_yticklabels()
-               if t.get_text() and y0 <= t.get_position()[1] <= y1]
+    x1 = plot.xlim[1]
+    area_x0, area_y0, _, _ = chart.area
+    # the labels drawn: below the plot area (x) and left of it (y)
+    xlabels = [t for t in chart.tick_labels if t.get_position()[1] < area_y0]
+    ylabels = [t for t in chart.tick_labels if t.get_position()[0] < area_x0]
     assert len(xlabels) >= 3 and len(ylabels) >= 2
     assert xlabels[-1].get_text() == f"{x1:g}"          # the whole last label
     labels = xlabels + ylabels
-    for text in labels + [chart.ax.xaxis.label, chart.ax.yaxis.label]:
+    assert [t.get_text() for t in chart.axis_labels] == ["epoch", "loss"]
+    for text in labels + chart.axis_labels:
         box = text.get_window_extent(renderer)
         assert (box.x0 >= image.x0 and box.x1 <= image.x1 and box.y0 >= image.y0
                 and box.y1 <= image.y1), (text.get_text(), box, image)
@@ -257,12 +280,12 @@ def test_gradient_plot_one_line_per_parameter_on_a_log_scale():
         plot.record(epoch, [1e-6 / epoch, 0.0, 1.0])     # a vanishing, a zero, a steady one
     plot.redraw()
     chart = plot.chart
-    assert chart.ax.get_yscale() == "log"
+    assert chart.log
     assert [line.get_label() for line in chart.lines] == plot.names
     assert np.isnan(chart.lines[1].get_data()[1]).all()  # 0 has no place on a log scale
     lo, hi = chart.drawn_limits[1]
     assert lo <= 1e-6 / 30 and hi >= 1.0
-    legend = chart.ax.get_legend()
+    legend = chart.legend
     assert [t.get_text() for t in legend.get_texts()] == plot.names
     box = legend.get_window_extent(chart.canvas.get_renderer())
     assert box.x1 <= chart.figure.bbox.x1          # the legend beside the axes, inside the image
