@@ -152,7 +152,18 @@ def _send_sigint():
     os.kill(os.getpid(), signal.SIGINT)
 
 
-def test_a_real_sigint_stops_fit_at_the_next_step_boundary(moons):
+@pytest.fixture
+def sigint_heard():
+    """SIGINT delivered as in an interactive Python: a process started in the
+    background by a non-interactive shell (as a CI job may be) inherits
+    SIGINT *ignored*, and fit then rightly leaves it alone -- these tests are
+    about the interactive case, so they set Python's default handler."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_a_real_sigint_stops_fit_at_the_next_step_boundary(moons, sigint_heard):
     """SIGINT sent from the loss function of step 3: step 3 completes, fit
     returns the history marked "interrupted", the previous handler is back."""
     X, y = moons
@@ -172,7 +183,7 @@ def test_a_real_sigint_stops_fit_at_the_next_step_boundary(moons):
     assert signal.getsignal(signal.SIGINT) is before
 
 
-def test_a_sigint_landing_in_a_weakref_callback_is_not_lost(moons):
+def test_a_sigint_landing_in_a_weakref_callback_is_not_lost(moons, sigint_heard):
     """Python drops a KeyboardInterrupt raised inside a weakref callback
     ("Exception ignored"): that lost the kernel's first Interrupt when it
     came during garbage collection. fit hears the signal itself."""
@@ -195,7 +206,7 @@ def test_a_sigint_landing_in_a_weakref_callback_is_not_lost(moons):
     assert h.stopped_by == "interrupted" and h.steps == 4
 
 
-def test_a_sigint_from_another_thread_stops_fit(moons):
+def test_a_sigint_from_another_thread_stops_fit(moons, sigint_heard):
     X, y = moons
     before = signal.getsignal(signal.SIGINT)
     started = threading.Event()
@@ -204,8 +215,12 @@ def test_a_sigint_from_another_thread_stops_fit(moons):
         started.wait(timeout=60)
         _send_sigint()
 
+    deadline = time.monotonic() + 120
+
     def callback(history):
         started.set()
+        # a signal that is not heard fails the test instead of training for hours
+        assert time.monotonic() < deadline, "SIGINT from another thread not heard in 120 s"
 
     sender = threading.Thread(target=send_when_training, daemon=True)
     sender.start()
@@ -216,7 +231,7 @@ def test_a_sigint_from_another_thread_stops_fit(moons):
     assert signal.getsignal(signal.SIGINT) is before
 
 
-def test_a_second_sigint_interrupts_the_step_at_once(moons):
+def test_a_second_sigint_interrupts_the_step_at_once(moons, sigint_heard):
     """The first SIGINT waits for the step to end; a second one, for a step
     that hangs, raises KeyboardInterrupt inside it: step 3 never completes,
     and fit still returns the history."""
@@ -233,6 +248,27 @@ def test_a_second_sigint_interrupts_the_step_at_once(moons):
     calls = []
     h = ng.fit(_model(), X, y, loss=loss, epochs=10, live=False)
     assert h.stopped_by == "interrupted" and h.steps == 2 and "after the second" not in calls
+
+
+def test_fit_leaves_an_ignored_sigint_ignored(moons):
+    """A process that ignores SIGINT (started in the background) keeps
+    ignoring it while fit runs: fit does not make Ctrl-C mean something."""
+    X, y = moons
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        def loss(pred, target):
+            calls.append(signal.getsignal(signal.SIGINT))
+            if len(calls) == 2:
+                _send_sigint()                  # ignored: training goes on
+            return ng.losses.hinge(pred, target)
+
+        calls = []
+        h = ng.fit(_model(), X, y, loss=loss, epochs=4, live=False)
+        assert h.stopped_by == "epochs" and h.steps == 4
+        assert all(handler is signal.SIG_IGN for handler in calls)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_fit_outside_the_main_thread_leaves_sigint_alone(moons):
