@@ -15,6 +15,7 @@ LaTeX in Markdown stays as written). The page fetches nothing when it opens.
 import json
 import os
 import pathlib
+import sys
 import time
 
 import nbformat
@@ -144,7 +145,6 @@ def _count(n, word):
 def main(argv=None, prog="python -m nbgraph export"):
     """The ``export`` command: one progress line per notebook; exit status 1 if any failed."""
     import argparse
-    import sys
     parser = argparse.ArgumentParser(
         prog=prog, description="Write lessons as HTML pages whose Steppers step offline.")
     parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK.ipynb")
@@ -158,18 +158,24 @@ def main(argv=None, prog="python -m nbgraph export"):
         out_dir = pathlib.Path(args.output)
         if not out_dir.is_dir():
             parser.error(f"-o {args.output}: with several notebooks, -o must be an existing folder")
+
+    def export(nb):
+        out = args.output if out_dir is None else out_dir / (pathlib.Path(nb).stem + ".html")
+        return export_notebook(nb, out, execute=args.execute, timeout=args.timeout)
+    return _each_notebook(args.notebooks, "export", export)
+
+
+def _each_notebook(notebooks, command, work):
+    """``work(nb) -> (out, info)`` for each notebook, with one progress line each (an
+    error line on stderr for one that fails, and on to the next); exit status 1 if any failed."""
     failed = 0
-    for nb in args.notebooks:
+    for nb in notebooks:
         start = time.perf_counter()
-        if out_dir is not None:
-            out = out_dir / (pathlib.Path(nb).stem + ".html")
-        else:
-            out = args.output
         try:
-            out, info = export_notebook(nb, out, execute=args.execute, timeout=args.timeout)
+            out, info = work(nb)
         except ExportError as exc:
             failed += 1
-            print(f"nbgraph export: error: {exc}", file=sys.stderr, flush=True)
+            print(f"nbgraph {command}: error: {exc}", file=sys.stderr, flush=True)
             continue
         print(f"{nb} -> {out}: {info['cells']} cells, {_count(info['drawings'], 'drawing')} "
               f"({info['steppers']} stepping), {info['bytes'] / 1024:.0f} kB, "
@@ -181,7 +187,6 @@ def publish_main(argv=None, prog="python -m nbgraph publish"):
     """The ``publish`` command: run notebooks and save them for static views (in place, or
     as ``-o OUT.ipynb`` for one notebook); one progress line each; exit status 1 if any failed."""
     import argparse
-    import sys
     parser = argparse.ArgumentParser(
         prog=prog, description="Run notebooks and save them so that GitHub, nbviewer and untrusted "
                                "Jupyter show every drawing, and trusted Jupyter steps every Stepper.")
@@ -192,16 +197,5 @@ def publish_main(argv=None, prog="python -m nbgraph publish"):
     args = parser.parse_args(argv)
     if args.output is not None and len(args.notebooks) > 1:
         parser.error("-o takes one notebook; without -o each notebook is rewritten in place")
-    failed = 0
-    for nb in args.notebooks:
-        start = time.perf_counter()
-        try:
-            out, info = publish_notebook(nb, args.output, timeout=args.timeout)
-        except ExportError as exc:
-            failed += 1
-            print(f"nbgraph publish: error: {exc}", file=sys.stderr, flush=True)
-            continue
-        print(f"{nb} -> {out}: {info['cells']} cells, {_count(info['drawings'], 'drawing')} "
-              f"({info['steppers']} stepping), {info['bytes'] / 1024:.0f} kB, "
-              f"{time.perf_counter() - start:.1f} s", flush=True)
-    return 1 if failed else 0
+    return _each_notebook(args.notebooks, "publish",
+                          lambda nb: publish_notebook(nb, args.output, timeout=args.timeout))
