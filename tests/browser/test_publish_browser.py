@@ -182,50 +182,47 @@ def _assert_not_modified(jp, path: str):
     assert state["dirty"] is False, f"{path} is marked modified on open"
 
 
-def test_lessons_in_jupyterlab_untrusted_then_trusted_as_make_lab(lab):
-    server = lab.server
-    folder = _copy_lessons(server, "publish-lab")
-    # First open, untrusted: the pictures, no button, no placeholder text.
+def _untrusted_then_trusted(jp, folder_name, when_trusted=None):
+    """Each lesson opened untrusted (the pictures, no button, no placeholder text), then
+    trusted the way `make lab` trusts them (every Stepper steps before any cell runs);
+    never marked modified. ``when_trusted(name)`` checks more in a trusted lesson."""
+    server = jp.server
+    folder = _copy_lessons(server, folder_name)
     for name in LESSONS:
         path = f"{folder}/{name}"
-        _check_first_open(lab, path, trusted=False)
-        _assert_not_modified(lab, path)
+        _check_first_open(jp, path, trusted=False)
+        _assert_not_modified(jp, path)
         _end_sessions(server)
-    # Trusted the way `make lab` trusts them: every Stepper steps before any cell runs.
     _trust(server, folder)
     for name in LESSONS:
         path = f"{folder}/{name}"
-        steppers = _check_first_open(lab, path, trusted=True)
-        _step_every_stepper(lab, path, steppers)
-        if name == LESSON_01:
-            root = lab.page.locator(STEPPER).first
-            root.locator(STEP_FORWARD).click()
-            lab.page.wait_for_function(
-                "(el) => el.textContent.startsWith('forward 2/2')",
-                arg=root.locator(PROGRESS).element_handle())
-            boxes = by_name(root.evaluate(_JS_BOX_TEXTS))
-            assert boxes["g"][0] == "-12" and boxes["p"][0] == "4", boxes
-            lab.screenshot("trusted-lesson-01-g-is-minus-12")
-        _assert_not_modified(lab, path)
+        steppers = _check_first_open(jp, path, trusted=True)
+        _step_every_stepper(jp, path, steppers)
+        if when_trusted is not None:
+            when_trusted(name)
+        _assert_not_modified(jp, path)
         _end_sessions(server)
+
+
+def test_lessons_in_jupyterlab_untrusted_then_trusted_as_make_lab(lab):
+    def lesson_01_reaches_minus_12(name):
+        if name != LESSON_01:
+            return
+        root = lab.page.locator(STEPPER).first
+        root.locator(STEP_FORWARD).click()
+        lab.page.wait_for_function(
+            "(el) => el.textContent.startsWith('forward 2/2')",
+            arg=root.locator(PROGRESS).element_handle())
+        boxes = by_name(root.evaluate(_JS_BOX_TEXTS))
+        assert boxes["g"][0] == "-12" and boxes["p"][0] == "4", boxes
+        lab.screenshot("trusted-lesson-01-g-is-minus-12")
+
+    _untrusted_then_trusted(lab, "publish-lab", lesson_01_reaches_minus_12)
     lab.assert_clean()
 
 
 def test_lessons_in_notebook7_untrusted_then_trusted(notebook7):
-    server = notebook7.server
-    folder = _copy_lessons(server, "publish-nb7")
-    for name in LESSONS:
-        path = f"{folder}/{name}"
-        _check_first_open(notebook7, path, trusted=False)
-        _assert_not_modified(notebook7, path)
-        _end_sessions(server)
-    _trust(server, folder)
-    for name in LESSONS:
-        path = f"{folder}/{name}"
-        steppers = _check_first_open(notebook7, path, trusted=True)
-        _step_every_stepper(notebook7, path, steppers)
-        _assert_not_modified(notebook7, path)
-        _end_sessions(server)
+    _untrusted_then_trusted(notebook7, "publish-nb7")
 
 
 # ---- file:// pages with the network cut ------------------------------------------------------
