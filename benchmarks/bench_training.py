@@ -14,9 +14,7 @@ Then: the cost of ``ng.fit(live=...)`` against ``live=False`` over 2,000
 steps -- with the widget dashboard (made without a frontend: the loss curve
 and decision boundary PNGs are rendered and handed to the Image widgets just
 the same), with its gradient-norm plot too, and with the text progress
-line -- and of one step (the fixed cost); and whether a cache of figures
-reused between fits, or a hand-written PNG encoder, would each save 5 % of
-a 2,000-step dashboard fit.
+line -- and of one step (the fixed cost); and what the pictures cost.
 
 The target (issue 12): the live dashboard costs at most 10 % of the
 training time of a 2,000-step fit; the last lines say whether it holds.
@@ -392,39 +390,13 @@ def verdict(fit, steps):
               f"{100 * timing:.1f} %)   wall (paired) {100 * paired:+5.1f} %   -> {ok}")
 
 
-def _hand_png(canvas):
-    """The hand-written PNG encoder nbgraph used to ship (8-bit RGB, rows
-    unfiltered, zlib level 1), kept here only to measure what it saved."""
-    import struct
-    import zlib
-    rgb = np.asarray(canvas.buffer_rgba())[:, :, :3]
-    height, width, _ = rgb.shape
-    rows = np.zeros((height, 1 + 3 * width), dtype=np.uint8)
-    rows[:, 1:].reshape(height, width, 3)[...] = rgb
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"".join([b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", header),
-                     chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)), chunk(b"IEND", b"")])
-
-
-def pool_and_encoder(fit, repeats):
-    """Would a cache of figures reused from one fit to the next, or a
-    hand-written PNG encoder, save 5 % of a 2,000-step dashboard fit?
-
-    A cache would save what a dashboard spends making its figures: a fresh
-    loss plot's and decision boundary's first images, minus the same images
-    on figures that exist -- whose axes must be drawn again for a run that
-    ends elsewhere than the last (``new limits``), and need not for the very
-    same run again (``same limits``, the most it could save). The encoder:
-    the difference per PNG, times the PNGs of that fit. All as a share of the
-    fit's CPU time (``live=False``). (Measured directly, against a cache in
-    place, at commits 36a4b91 and 12122d2: it saved 3.9 % and 2.8 %.)
-    """
+def picture_costs(fit, repeats):
+    """What the dashboard's pictures cost, as a share of a 2,000-step fit's
+    CPU time (``live=False``): a fresh loss plot's and decision boundary's
+    first images (the static parts drawn too), the same plots redrawn after
+    the x axis grew (static parts drawn again) and redrawn with the same
+    limits (lines, points and regions only)."""
     from nbgraph.boundary import BoundaryPlot
-    from nbgraph.chart import png_of
     from nbgraph.lossplot import LossPlot
 
     def predict(points):
@@ -432,7 +404,7 @@ def pool_and_encoder(fit, repeats):
 
     def fresh():
         plot = LossPlot(xlabel="epoch", draw_now=False)
-        plot.record(1, 1.0)
+        plot.extend(range(1, 1001), np.linspace(1.0, 0.2, 1000))
         plot.redraw()
         boundary = BoundaryPlot(X, Y01, predict)
         boundary.redraw()
@@ -445,22 +417,15 @@ def pool_and_encoder(fit, repeats):
                              for _ in range(5 * repeats))
 
     def new_limits():
-        plot.record(plot.steps[-1] * 2, 0.5)        # the x axis grows: its axes are drawn
+        plot.record(plot.steps[-1] * 2, 0.5)        # the x axis grows: its static part is drawn
         plot.redraw()
         boundary.redraw()
     new = statistics.median(_cpu_seconds(new_limits) for _ in range(5 * repeats))
-    canvas = plot.chart.canvas
-    ours = statistics.median(_cpu_seconds(lambda: png_of(canvas)) for _ in range(20 * repeats))
-    hand = statistics.median(_cpu_seconds(lambda: _hand_png(canvas)) for _ in range(20 * repeats))
     base = fit["live=False"][0]
-    pngs = 2          # a 2,000-step dashboard fit: the final images (no refresh: see Dashboard)
-    print(f"\nWould they pay? (5 % of a 2,000-step fit = {50 * base:.0f} ms of CPU)")
-    print(f"  figure cache: first images {1e3 * made:.1f} ms; on existing figures "
-          f"{1e3 * new:.1f} ms (new limits) / {1e3 * same:.1f} ms (same limits): saves "
-          f"{100 * (made - new) / base:.1f} % / at most {100 * (made - same) / base:.1f} % of the fit")
-    print(f"  own PNG encoder: {1e3 * hand:.2f} ms vs matplotlib's writer {1e3 * ours:.2f} ms "
-          f"per PNG; x {pngs} PNGs = {1e3 * pngs * (ours - hand):+.1f} ms = "
-          f"{100 * pngs * (ours - hand) / base:+.1f} % of the fit")
+    print(f"\nThe pictures (loss plot of 1,000 points + decision boundary), CPU time:")
+    for label, cost in (("first images", made), ("redrawn, new limits", new),
+                        ("redrawn, same limits", same)):
+        print(f"  {label:22s} {1e3 * cost:5.1f} ms = {100 * cost / base:4.1f} % of the fit")
 
 
 def _cpu_seconds(fn):
@@ -499,7 +464,7 @@ def main():
         print_table(engines, agree)
     steps = 200 if args.quick else 2000
     fit = live_overhead(steps, 2 if args.quick else 8)
-    pool_and_encoder(fit, 2 if args.quick else 8)
+    picture_costs(fit, 2 if args.quick else 8)
     verdict(fit, steps)
     if args.profile:
         profile_nbgraph()

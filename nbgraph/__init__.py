@@ -7,7 +7,7 @@
     ng.Stepper(g)         # step the forward and backward pass in a notebook
 
 ``import nbgraph`` loads numpy and graphviz only; the widgets load
-ipywidgets and matplotlib the first time they are used.
+ipywidgets and Pillow the first time they are used.
 """
 
 from .engine import (Tensor, tensor, parameter, no_grad, scope, detect_anomaly,

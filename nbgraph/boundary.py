@@ -1,16 +1,15 @@
 """The decision regions of a 2-D classifier while it trains, with the data on top.
 
-No Axes: coordinates matter little here, and building an Axes (its ticks,
-spines, text) costs more than everything else in this picture. The plot area
-is a fixed box of pixels; the regions are computed in numpy straight into
-the Agg canvas's pixel buffer, and the points and the frame are drawn on
-them by Agg. The title, the only static part, is drawn once and restored
-from a saved copy (blitting) before each redraw.
+No axes: coordinates matter little here. The plot area is a fixed box of
+pixels; the regions are computed in numpy straight into its pixels, and the
+points and the frame are drawn on them with Pillow (twice the size, then
+scaled down: smooth circles). The title, the only static part, is drawn
+once and the picture copied from it before each redraw.
 """
 
 import numpy as np
 
-from .chart import png_of
+from .raster import RDBU, SCALE, TAB10, Label, gradient, png_bytes, points, rgb
 
 __all__ = ["BoundaryPlot"]
 
@@ -26,21 +25,22 @@ class BoundaryPlot:
     nearest point's class otherwise), with the data points and a frame on top.
 
     ``widget`` is an ``ipywidgets.Image`` (CSS class ``nbgraph-boundary``);
-    ``close()`` lets the matplotlib figure go (the image stays; a later
-    ``redraw()`` makes a new one).
+    ``image`` the last picture (Pillow); ``area`` the plot area's frame in
+    pixels ``(left, top, right, bottom)``; ``point_pixels`` where each data
+    point's centre is drawn, (column, row) from the top left.
     """
 
     ALPHA = 0.45    # how strongly the regions tint the background
+    INK = (0, 0, 0)
 
     def __init__(self, X, y, predict, *, classes=2, grid=40, title="decision boundary",
                  width=3.2, height=2.8, dpi=80):
         import ipywidgets
-        import matplotlib
-        from matplotlib.colors import to_rgb
         self.X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y)
         self.predict, self.classes, self.grid = predict, int(classes), int(grid)
         self.redraws = 0
+        self.image = None
         lo, hi = self.X.min(axis=0), self.X.max(axis=0)
         pad = 0.1 * np.maximum(hi - lo, 1e-9)
         self.lo, self.hi = lo - pad, hi + pad
@@ -49,46 +49,73 @@ class BoundaryPlot:
         self.points = np.stack([gx.ravel(), gy.ravel()], axis=1)
 
         if self.classes > 2:
-            palette = np.array([to_rgb(f"C{k % 10}") for k in range(self.classes)])
+            palette = np.array([rgb(TAB10[k % 10]) for k in range(self.classes)]) / 255.0
             self.point_colours = palette[np.clip(y.astype(np.intp), 0, self.classes - 1)]
         else:
-            palette = matplotlib.colormaps["RdBu"](np.linspace(0.0, 1.0, 256))[:, :3]
+            palette = gradient(RDBU, 256)
             positive = y > (0.0 if y.min() < 0 else 0.5)
             self.point_colours = palette[np.where(positive, 255, 0)]
-        # Region colours, already blended with the background: one look-up per pixel.
-        background = np.array(to_rgb(matplotlib.rcParams["axes.facecolor"]))
-        blended = self.ALPHA * palette + (1.0 - self.ALPHA) * background
+        # Region colours, already blended with the white background: one look-up per pixel.
+        blended = self.ALPHA * palette + (1.0 - self.ALPHA)
         self._colours = np.round(255 * blended).astype(np.uint8)
 
-        self._look = (title, float(width), float(height), float(dpi))
-        self.figure = None
-        x0, y0, x1, y1 = self._figure().area
+        self.dpi = dpi
+        self.size = W, H = round(width * dpi), round(height * dpi)
+        # The plot area, and its pixels' rows and columns in the image.
+        self.area = left, top, right, bottom = (round(0.03 * W), round(0.10 * H),
+                                                round(0.97 * W), round(0.97 * H))
+        self.title = Label(title, (left + right) / 2, top - points(6, dpi), size=9, dpi=dpi,
+                           anchor="ms")
+        self._background = None
+        # Each point's centre in pixels: x from lo to hi across the area, y upwards.
+        span = self.hi - self.lo
+        self.point_pixels = np.column_stack([
+            left + (self.X[:, 0] - self.lo[0]) / span[0] * (right - left),
+            bottom - (self.X[:, 1] - self.lo[1]) / span[1] * (bottom - top)])
         # From the lattice to the pixels of the plot area (rows from the top):
         # the nearest lattice point of each pixel, and for bilinear
         # interpolation the lattice point before it and the next one's weight.
-        h, w = y1 - y0, x1 - x0
+        h, w = bottom - top, right - left
         self._near = (_nearest(h, self.grid)[::-1], _nearest(w, self.grid))
         self._lerp = ([a[::-1] for a in _bilinear(h, self.grid)], _bilinear(w, self.grid))
         self.widget = ipywidgets.Image(format="png", layout=ipywidgets.Layout(
-            width=f"{int(width * dpi)}px", height=f"{int(height * dpi)}px"))
+            width=f"{W}px", height=f"{H}px"))
         self.widget.add_class("nbgraph-boundary")
-
-    def _figure(self):
-        if self.figure is None:
-            self.figure = _BoundaryFigure(*self._look)
-            self.figure.show_points(self.X, self.point_colours, self.lo, self.hi)
-        return self.figure
 
     def redraw(self):
         values = np.asarray(self.predict(self.points)).reshape(self.grid, self.grid)
-        figure = self._figure()
-        figure.draw(self._regions(values))
-        self.widget.value = png_of(figure.canvas)
+        self.image = self._draw(self._regions(values))
+        self.widget.value = png_bytes(self.image)
         self.redraws += 1
 
     def close(self):
-        """Let the matplotlib figure go; the image on show stays."""
-        self.figure = None
+        """Let the pictures go; the PNG on show stays."""
+        self._background = self.image = None
+
+    def _draw(self, regions):
+        """The picture: the title (kept), the RGB pixels ``regions`` in the
+        plot area, the points and the frame on them."""
+        from PIL import Image, ImageDraw
+        if self._background is None:
+            self._background = Image.new("RGB", self.size, (255, 255, 255))
+            self.title.draw(self._background, ImageDraw.Draw(self._background))
+        image = self._background.copy()
+        left, top, right, bottom = self.area
+        # The area at SCALE times the size (each region pixel a SCALE x SCALE
+        # block: scaling down gives it back exactly), the points on it.
+        layer = Image.fromarray(regions).resize(((right - left) * SCALE, (bottom - top) * SCALE),
+                                                Image.Resampling.NEAREST)
+        draw = ImageDraw.Draw(layer)
+        # as matplotlib's scatter(s=12) draws them: 12 square points, a thin dark edge
+        r = (12 ** 0.5) / 2 * self.dpi / 72.0 * SCALE
+        edge = max(1, round(0.4 * self.dpi / 72.0 * SCALE))
+        fills = [tuple(int(round(255 * c)) for c in colour) for colour in self.point_colours]
+        for (cx, cy), fill in zip(self.point_pixels, fills):
+            cx, cy = (cx - left) * SCALE, (cy - top) * SCALE
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill, outline=self.INK, width=edge)
+        image.paste(layer.resize((right - left, bottom - top), Image.Resampling.BOX), (left, top))
+        ImageDraw.Draw(image).rectangle(self.area, outline=self.INK, width=points(0.8, self.dpi))
+        return image
 
     def _regions(self, values):
         """RGB pixels of the plot area (top row first) for the lattice ``values``
@@ -112,66 +139,6 @@ class BoundaryPlot:
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
-
-
-class _BoundaryFigure:
-    """The matplotlib side of a BoundaryPlot: an Agg figure with the title (the
-    background, drawn once), the plot area as a box of pixels, and the data
-    points and a frame drawn on top."""
-
-    def __init__(self, title, width, height, dpi):
-        import matplotlib
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.collections import PathCollection
-        from matplotlib.markers import MarkerStyle
-        from matplotlib.patches import Rectangle
-        from matplotlib.transforms import IdentityTransform
-        self.background = None
-        self.figure = Figure(figsize=(width, height), dpi=dpi, layout="none")
-        self.canvas = FigureCanvasAgg(self.figure)
-        W, H = self.canvas.get_width_height(physical=True)
-        # The plot area in pixels from the bottom left, as Agg counts them, and
-        # the same area in the pixel buffer (rows from the top).
-        x0, y0, x1, y1 = self.area = (round(0.03 * W), round(0.03 * H),
-                                      round(0.97 * W), round(0.90 * H))
-        self.rows, self.cols = slice(H - y1, H - y0), slice(x0, x1)
-        self.title = self.figure.text((x0 + x1) / 2 / W, (y1 + 6 * dpi / 72) / H, title, fontsize=9,
-                         ha="center", va="baseline")
-        marker = MarkerStyle("o")       # as Axes.scatter(..., s=12) draws its points
-        self.scatter = PathCollection(
-            [marker.get_path().transformed(marker.get_transform())], sizes=[12],
-            transform=IdentityTransform(), edgecolors="k", linewidths=0.4, animated=True)
-        self.frame = Rectangle((x0, y0), x1 - x0, y1 - y0, transform=IdentityTransform(),
-                               fill=False, edgecolor=matplotlib.rcParams["axes.edgecolor"],
-                               linewidth=matplotlib.rcParams["axes.linewidth"], animated=True)
-        self.figure.add_artist(self.scatter)
-        self.figure.add_artist(self.frame)
-
-    def show_points(self, X, colours, lo, hi):
-        """Put the points ``X`` on the area, which spans ``lo`` to ``hi`` in data units."""
-        from matplotlib.transforms import Bbox, BboxTransform
-        x0, y0, x1, y1 = self.area
-        self.scatter.set_offsets(X)
-        self.scatter.set_offset_transform(BboxTransform(Bbox([lo, hi]),
-                                                        Bbox([[x0, y0], [x1, y1]])))
-        self.scatter.set_facecolor(colours)
-
-    def draw(self, regions):
-        """Restore the background, fill the area with the RGB pixels ``regions``
-        and draw the points and the frame on them."""
-        if self.background is None:
-            # The title on white: everything else is drawn on top, each time.
-            renderer = self.canvas.get_renderer()
-            renderer.clear()
-            self.figure.patch.draw(renderer)
-            self.title.draw(renderer)
-            self.background = self.canvas.copy_from_bbox(self.figure.bbox)
-        else:
-            self.canvas.restore_region(self.background)
-        np.asarray(self.canvas.buffer_rgba())[self.rows, self.cols, :3] = regions
-        self.figure.draw_artist(self.scatter)
-        self.figure.draw_artist(self.frame)
 
 
 def _pixel_positions(n_pixels, n_grid):

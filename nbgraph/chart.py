@@ -1,28 +1,25 @@
 """A line chart that grows while a loop runs, shown as a PNG in an ``ipywidgets.Image``.
 
-The base of ``LossPlot`` and ``GradPlot``. One matplotlib ``Figure`` drawn
-by the Agg renderer directly, without an ``Axes``: an Axes (its tick
-objects, spines, formatters) costs more to build and draw than the rest of
-the chart together, and a dashboard makes a new chart per run. The frame,
-grid, ticks and labels are placed here, in pixels, from matplotlib's own
-tick locators; the lines go through a data-to-pixel transform (with
-matplotlib's log transform for a log scale). Redraws are blits: the static
-part (text is the slowest thing to draw) is drawn once per set of axis
-limits and saved; a redraw restores it and draws only the lines and the
-corner label on top. The limits change in coarse steps: x follows the run
-(the next of 1, 1.5, 2, 3, 4, 5, 6, 8 x 10^k above the last x), y only
-grows, with headroom.
+The base of ``LossPlot`` and ``GradPlot``, drawn with Pillow (see
+``raster``): a frame, a grid, ticks and labels placed in pixels, and the
+lines through a data-to-pixel map (log10 first, for a log scale). Redraws
+reuse what does not change: the static part (grid, ticks, labels) is drawn
+once per set of axis limits and kept; a redraw copies it, draws the lines
+(twice the size, then scaled down: smooth edges) and the corner label on
+top. The limits change in coarse steps: x follows the run (the next of 1,
+1.5, 2, 3, 4, 5, 6, 8 x 10^k above the last x), y only grows, with headroom.
 
-Whenever the static part is drawn, the margins are checked against what was
-drawn: a tick label or axis label that would stick out of the image widens
-the margin on that side, and it is drawn again (so the last x tick label is
-never cut). The PNG is written by matplotlib's own writer (``imsave``).
+Whenever the static part is drawn, the margins are checked against the
+boxes of the labels (measured in the font they are drawn in): a tick label
+or axis label that would stick out of the image widens the margin on that
+side, and the layout is done again (so the last x tick label is never cut).
 """
 
-import io
 import math
 
 import numpy as np
+
+from .raster import SCALE, TAB10, Label, png_bytes, points, rgb
 
 __all__ = ["Chart", "nice_ceiling", "value_limits"]
 
@@ -84,15 +81,6 @@ def _decade(value, _pos=None):
     return f"{value:g}" if k in (0, 1) else f"1e{k}"
 
 
-def png_of(canvas):
-    """The canvas's pixels as PNG bytes, by matplotlib's writer (fastest zlib level)."""
-    from matplotlib.image import imsave
-    out = io.BytesIO()
-    imsave(out, np.asarray(canvas.buffer_rgba()), format="png",
-           pil_kwargs={"compress_level": 1})
-    return out.getvalue()
-
-
 def _number(value, _pos=None):
     """A linear axis label: 0, 0.25, 1500, 400000 (no exponent for whole numbers)."""
     if float(value).is_integer() and abs(value) < 1e12:
@@ -110,86 +98,93 @@ def _numbers(values):
     return [f"{v:.{max(decimals)}f}" for v in values]
 
 
+def ticks(lo, hi, most):
+    """At most ``most + 1`` evenly spaced round values in [lo, hi]: multiples
+    of 1, 2, 2.5 or 5 x 10^k, the finest spacing that is few enough."""
+    if not hi > lo:
+        return [lo]
+    e = math.floor(math.log10((hi - lo) / most))
+    for m in (1, 2, 2.5, 5, 10, 20, 25, 50):
+        step = m * 10.0 ** e
+        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        if last - first <= most:
+            # k * m / 10^-e, not k * step: 0.3, not 0.30000000000000004
+            return [k * m * 10.0 ** e if e >= 0 else k * m / 10.0 ** -e
+                    for k in range(first, last + 1)]
+    return [lo, hi]
+
+
+def log_ticks(lo, hi, most=6):
+    """Decades in [lo, hi] (both > 0), every other one (or sparser) if there
+    would be more than ``most``."""
+    first, last = math.ceil(math.log10(lo) - 1e-9), math.floor(math.log10(hi) + 1e-9)
+    stride = max(1, math.ceil((last - first + 1) / most))
+    return [10.0 ** k for k in range(first, last + 1, stride)]
+
+
+class Line:
+    """One series as drawn: ``label``, ``colour`` (r, g, b) and ``x``, ``y``,
+    the points drawn (thinned to the chart's ``max_points``)."""
+
+    def __init__(self, label, colour):
+        self.label, self.colour = label, rgb(colour)
+        self.x = self.y = np.empty(0)
+
+
 class Chart:
     """The drawing of lines over a growing x axis (the data is the caller's).
 
-    ``series``: the label of each line; ``colors`` theirs. ``redraw(xs,
-    columns, text)`` draws. ``log``: log-scale y. ``xmax``: a fixed x range instead of one
-    that follows the run. ``legend``: "inside" (upper right), "right" (beside
-    the axes) or None. ``max_points``: lines are thinned to at most this many
-    points, so drawing costs the same however long the run.
+    ``series``: the label of each line; ``colors`` theirs (default: C0, C1...).
+    ``redraw(xs, columns, text)`` draws. ``log``: log-scale y. ``xmax``: a
+    fixed x range instead of one that follows the run. ``legend``: "inside"
+    (upper right, under the corner label), "right" (beside the plot area) or
+    None. ``max_points``: lines are thinned to at most this many points, so
+    drawing costs the same however long the run. Sizes as matplotlib's:
+    ``width`` and ``height`` in inches at ``dpi``; ``margins`` (left, right,
+    bottom, top) as fractions of the image from its bottom left.
 
-    After a redraw: ``area`` is the plot area in pixels ``(x0, y0, x1, y1)``
-    from the bottom left; ``tick_labels`` the tick label texts drawn (x
-    first), ``axis_labels`` the x and y axis labels, ``title``, ``legend``
-    (a matplotlib ``Legend`` or None), ``lines`` (``Line2D``, data in data
-    units), ``text`` the corner label.
+    After a redraw: ``image`` (a Pillow image) and ``png``; ``area``, the plot
+    area's frame in pixels ``(left, top, right, bottom)`` from the top left;
+    ``tick_labels`` (``raster.Label``: x first), ``axis_labels`` (x, y),
+    ``title``, ``text`` (the corner label) and ``legend`` (its labels, or
+    None); ``lines`` (``Line``); ``drawn_limits``; ``pixel(x, y)``.
     """
 
     TICK = 3.5      # tick length and label pad, points (matplotlib's defaults)
+    WHITE, INK, GRID = (255, 255, 255), (0, 0, 0), (231, 231, 231)
 
     def __init__(self, series, *, colors=None, title=None, xlabel="step", ylabel="", log=False,
                  xmax=None, legend=None, width=5.0, height=2.8, dpi=80, max_points=2000,
                  margins=(0.14, 0.95, 0.17, 0.95)):
-        import matplotlib
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.lines import Line2D
-        from matplotlib.scale import LogTransform
-        from matplotlib.transforms import Affine2D, IdentityTransform, blended_transform_factory
-        self.labels = list(series)
         self.log = bool(log)
         self.xmax = float(xmax) if xmax else None
         self.max_points = int(max_points)
+        self.dpi = dpi
         self.redraws = 0            # images made
-        self.full_redraws = 0       # of which with the axes drawn (new limits)
-        self.png = b""
+        self.full_redraws = 0       # of which with the static part drawn (new limits)
+        self.image, self.png = None, b""
         self._ylim = None
         self.drawn_limits = self._background = None
         self.tick_labels = []
-        self.figure = Figure(figsize=(width, height), dpi=dpi, layout="none")
-        self.canvas = FigureCanvasAgg(self.figure)
-        W, H = self.canvas.get_width_height(physical=True)
+        self.size = W, H = round(width * dpi), round(height * dpi)
         left, right, bottom, top = margins
         if title:
             top -= 0.07
-        self.area = (left * W, bottom * H, right * W, top * H)
-        self._rc = {k: matplotlib.rcParams[k] for k in (
-            "axes.edgecolor", "axes.linewidth", "grid.color", "grid.linewidth", "xtick.color")}
-        # data -> pixels: (log10 of y, for a log scale, then) an affine map set per limits
-        self._affine = Affine2D()
-        self._data = self._affine
-        if self.log:
-            self._data = blended_transform_factory(IdentityTransform(), LogTransform(10)) \
-                + self._affine
-        self._pixels = IdentityTransform()
-        self.title = self._label(title or "", fontsize=10, ha="center", va="baseline")
-        self.axis_labels = [self._label(xlabel or "", fontsize=9, ha="center", va="top"),
-                            self._label(ylabel or "", fontsize=9, ha="right", va="center",
-                                        rotation=90)]
-        colors = colors or [f"C{i % 10}" for i in range(len(self.labels))]
-        self.lines = []
-        for label, c in zip(self.labels, colors):
-            line = Line2D([], [], color=c, lw=1.5, label=label, transform=self._data)
-            line.set_figure(self.figure)
-            self.lines.append(line)
+        self.area = (round(left * W), round((1 - top) * H), round(right * W), round((1 - bottom) * H))
+        colors = colors or [TAB10[i % 10] for i in range(len(series))]
+        self.lines = [Line(label, c) for label, c in zip(series, colors)]
+        self.title = Label(title or "", 0, 0, size=10, dpi=dpi, anchor="ms")
+        self.axis_labels = [Label(xlabel or "", 0, 0, size=9, dpi=dpi, anchor="mt"),
+                            Label(ylabel or "", 0, 0, size=9, dpi=dpi, anchor="rm", rotation=90)]
+        self.text = Label("", 0, 0, size=8, dpi=dpi, anchor="rs", colour="0.3")
         self._legend_place = legend
         self.legend = None
-        if legend == "inside":
-            self.legend = self.figure.legend(handles=self.lines, fontsize=8, loc="upper right",
-                                             bbox_transform=self._pixels)
-        elif legend == "right":     # a column per 14 lines, so a deep model's legend fits
-            self.legend = self.figure.legend(
-                handles=self.lines, fontsize=7, loc="upper left", bbox_transform=self._pixels,
-                ncols=max(1, math.ceil(len(self.lines) / 14)), handlelength=1.2,
-                borderaxespad=0.0, frameon=False)
-        self.text = self._label("", fontsize=8, color="0.3", ha="right", va="baseline")
-
-    def _label(self, text, **kw):
-        from matplotlib.text import Text
-        t = Text(0, 0, text, transform=self._pixels, **kw)
-        t.set_figure(self.figure)
-        return t
+        if legend in ("inside", "right"):
+            size = 8 if legend == "inside" else 7
+            self.legend = [Label(line.label, 0, 0, size=size, dpi=dpi, anchor="lm")
+                           for line in self.lines]
+        self._legend_box = None
+        self._handles = []
 
     # -- drawing ----------------------------------------------------------------
     def _thin(self, values):
@@ -204,25 +199,35 @@ class Chart:
         gap) over ``xs`` and the corner ``text``; the PNG goes to ``png``.
         ``reach``: an x the axis should already reach (where the run is
         expected to be by the next redraw), so that it need not grow -- and
-        the axes be drawn again -- at every redraw of a fast run."""
+        the static part be drawn again -- at every redraw of a fast run."""
+        from PIL import Image, ImageDraw
         x = ys = None
         if len(xs):
             x = self._thin(xs)
             ys = [self._thin(v) for v in columns]
             for line, y in zip(self.lines, ys):
-                line.set_data(x, y)
-        self.text.set_text(text)
+                line.x, line.y = x, y
+        self.text.text = text
         limits = self.limits(x, ys, reach)
-        renderer = self.canvas.get_renderer()
         if limits != self.drawn_limits:
-            self._draw_axes(limits, renderer)
+            self._draw_static(limits)
             self.full_redraws += 1
-        else:
-            self.canvas.restore_region(self._background)
-        for line in self.lines:
-            line.draw(renderer)
-        self.text.draw(renderer)
-        self.png = png_of(self.canvas)
+        left, top, right, bottom = self.area
+        image = self._background.copy()
+        if x is not None:
+            # The lines at SCALE times the size, clipped to the plot area by the
+            # layer's own edges, then scaled down onto the grid.
+            layer = Image.new("RGBA", ((right - left) * SCALE, (bottom - top) * SCALE), (0, 0, 0, 0))
+            self._draw_lines(ImageDraw.Draw(layer))
+            layer = layer.resize((right - left, bottom - top), Image.Resampling.BOX)
+            image.paste(layer, (left, top), layer)      # its alpha blends it in
+        draw = ImageDraw.Draw(image)
+        draw.rectangle(self.area, outline=self.INK, width=points(0.8, self.dpi))
+        if self._legend_place == "inside":
+            self._draw_legend(image, draw)
+        self.text.draw(image, draw)
+        self.image = image
+        self.png = png_bytes(image)
         self.redraws += 1
 
     def limits(self, x, ys, reach=None):
@@ -235,107 +240,149 @@ class Chart:
         self._ylim = ylim
         return (min(0.0, float(x[0])), xhi), ylim or ((1.0, 10.0) if self.log else (0.0, 1.0))
 
-    def _draw_axes(self, limits, renderer):
+    def pixel(self, x, y):
+        """Where the data point ``(x, y)`` is drawn: (column, row) from the top
+        left of the image, in the limits drawn last. Arrays work too."""
+        (xlo, xhi), (ylo, yhi) = self.drawn_limits
+        left, top, right, bottom = self.area
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        if self.log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = np.log10(np.where(y > 0, y, np.nan))
+            ylo, yhi = math.log10(ylo), math.log10(yhi)
+        return (left + (x - xlo) * ((right - left) / (xhi - xlo)),
+                bottom - (y - ylo) * ((bottom - top) / (yhi - ylo)))
+
+    def _draw_lines(self, draw):
+        left, top, right, bottom = self.area
+        width = points(1.5, self.dpi, SCALE)
+        reach = 4 * (bottom - top + right - left)       # keep far-off points drawable
+        for line in self.lines:
+            if not len(line.x):
+                continue
+            cols, rows = self.pixel(line.x, line.y)
+            xy = np.column_stack([(cols - left) * SCALE, (rows - top) * SCALE])
+            ok = np.isfinite(xy).all(axis=1)
+            np.clip(xy, -reach * SCALE, reach * SCALE, out=xy)
+            # a NaN is a gap: draw each unbroken run on its own
+            edges = np.flatnonzero(np.diff(np.concatenate([[False], ok, [False]]).astype(np.int8)))
+            for start, stop in zip(edges[::2], edges[1::2]):
+                run = xy[start:stop]
+                if len(run) == 1:
+                    (cx, cy), r = run[0], width / 2
+                    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=line.colour)
+                else:
+                    draw.line(run.ravel().tolist(), fill=line.colour, width=width, joint="curve")
+
+    def _draw_static(self, limits):
         """Draw the static part for ``limits``, with margins that hold every label."""
-        self._layout(limits, renderer)
-        if self._fit_margins(renderer):
-            self._layout(limits, renderer)
-        renderer.clear()
-        self.figure.patch.draw(renderer)
-        for artist in self._static:
-            artist.draw(renderer)
-        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        from PIL import Image, ImageDraw
+        self._layout(limits)
+        if self._fit_margins():
+            self._layout(limits)
+        image = Image.new("RGB", self.size, self.WHITE)
+        draw = ImageDraw.Draw(image)
+        left, top, right, bottom = self.area
+        tick = points(self.TICK, self.dpi)
+        for col in self._xpix:
+            draw.line([(col, top), (col, bottom)], fill=self.GRID)
+            draw.line([(col, bottom), (col, bottom + tick)], fill=self.INK)
+        for row in self._ypix:
+            draw.line([(left, row), (right, row)], fill=self.GRID)
+            draw.line([(left - tick, row), (left, row)], fill=self.INK)
+        for label in self.tick_labels + self.axis_labels + [self.title]:
+            label.draw(image, draw)
+        if self._legend_place == "right":
+            self._draw_legend(image, draw)
+        self._background = image
         self.drawn_limits = limits
 
-    def _layout(self, limits, renderer):
-        """Place everything for ``limits`` in the current ``area``: the data
-        transform, the grid and ticks, the labels, the legend."""
-        from matplotlib.collections import LineCollection
-        from matplotlib.patches import Rectangle
-        from matplotlib.ticker import LogLocator, MaxNLocator
-        from matplotlib.transforms import Bbox
+    def _layout(self, limits):
+        """Place the ticks, their labels, the axis labels, the title, the
+        corner label and the legend for ``limits`` in the current ``area``."""
         (xlo, xhi), (ylo, yhi) = limits
-        x0, y0, x1, y1 = self.area
+        left, top, right, bottom = self.area
+        self.drawn_limits = limits
+        xticks = _inside(ticks(xlo, xhi, 3), xlo, xhi)
         if self.log:
-            ylo, yhi = math.log10(ylo), math.log10(yhi)
-        self._affine.clear().translate(-xlo, -ylo).scale(
-            (x1 - x0) / (xhi - xlo), (y1 - y0) / (yhi - ylo)).translate(x0, y0)
-        clip = Bbox.from_extents(x0, y0, x1, y1)
-        for line in self.lines:
-            line.set_clip_box(clip)
-        xticks = _inside(MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]).tick_values(xlo, xhi),
-                         xlo, xhi)
-        if self.log:
-            yticks = [10 ** v for v in _inside(
-                np.log10(LogLocator(base=10, numticks=6).tick_values(10 ** ylo, 10 ** yhi)),
-                ylo, yhi)]
-            ypix = [y0 + (math.log10(v) - ylo) * (y1 - y0) / (yhi - ylo) for v in yticks]
+            yticks = _inside(log_ticks(ylo, yhi), ylo, yhi)
             ytext = [_decade(v) for v in yticks]
         else:
-            yticks = _inside(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]).tick_values(ylo, yhi),
-                             ylo, yhi)
-            ypix = [y0 + (v - ylo) * (y1 - y0) / (yhi - ylo) for v in yticks]
+            yticks = _inside(ticks(ylo, yhi, 4), ylo, yhi)
             ytext = _numbers(yticks)
-        xpix = [x0 + (v - xlo) * (x1 - x0) / (xhi - xlo) for v in xticks]
-        tick = self.TICK * self.figure.dpi / 72.0
-        rc = self._rc
-        grid = LineCollection([[(p, y0), (p, y1)] for p in xpix]
-                              + [[(x0, p), (x1, p)] for p in ypix],
-                              colors=rc["grid.color"], linewidths=rc["grid.linewidth"], alpha=0.3,
-                              transform=self._pixels)
-        marks = LineCollection([[(p, y0), (p, y0 - tick)] for p in xpix]
-                               + [[(x0, p), (x0 - tick, p)] for p in ypix],
-                               colors=rc["xtick.color"], linewidths=rc["axes.linewidth"],
-                               transform=self._pixels)
-        frame = Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, transform=self._pixels,
-                          edgecolor=rc["axes.edgecolor"], linewidth=rc["axes.linewidth"])
-        labels = [self._label(text, fontsize=8, ha="center", va="top")
-                  for text in _numbers(xticks)]
-        for t, p in zip(labels, xpix):
-            t.set_position((p, y0 - 2 * tick))
-        ylabels = [self._label(text, fontsize=8, ha="right", va="center") for text in ytext]
-        for t, p in zip(ylabels, ypix):
-            t.set_position((x0 - 2 * tick, p))
-        self.tick_labels = labels + ylabels
-        # Axis labels beyond the tick labels (measured as drawn), as an Axes would place them.
-        pad = 4.0 * self.figure.dpi / 72.0
-        below = min([y0 - 2 * tick] + [t.get_window_extent(renderer).y0 for t in labels])
-        left = min([x0 - 2 * tick] + [t.get_window_extent(renderer).x0 for t in ylabels])
+        self._xpix = [round(c) for c in self.pixel(np.array(xticks), np.full(len(xticks), ylo))[0]]
+        self._ypix = [round(r) for r in self.pixel(np.full(len(yticks), xlo), np.array(yticks))[1]]
+        dpi, gap = self.dpi, 2 * points(self.TICK, self.dpi)
+        xlabels = [Label(t, c, bottom + gap, size=8, dpi=dpi, anchor="mt")
+                   for t, c in zip(_numbers(xticks), self._xpix)]
+        ylabels = [Label(t, left - gap, r, size=8, dpi=dpi, anchor="rm")
+                   for t, r in zip(ytext, self._ypix)]
+        self.tick_labels = xlabels + ylabels
+        # Axis labels beyond the tick labels (measured), as an Axes would place them.
+        pad = points(4.0, dpi)
+        below = max([bottom + gap] + [t.box[3] for t in xlabels])
+        beside = min([left - gap] + [t.box[0] for t in ylabels])
         xlabel, ylabel = self.axis_labels
-        xlabel.set_position(((x0 + x1) / 2, below - pad))
-        ylabel.set_position((left - pad, (y0 + y1) / 2))
-        self.title.set_position(((x0 + x1) / 2, y1 + 6.0 * self.figure.dpi / 72.0))
-        self.text.set_position((x0 + 0.98 * (x1 - x0), y0 + 0.92 * (y1 - y0)))
-        for artist in (grid, marks, frame):
-            artist.set_figure(self.figure)
-        self._static = [grid, frame, marks] + self.tick_labels + self.axis_labels + [self.title]
+        xlabel.moved((left + right) / 2, below + pad)
+        ylabel.moved(beside - pad, (top + bottom) / 2)
+        self.title.moved((left + right) / 2, top - points(6.0, dpi))
+        self.text.moved(left + 0.98 * (right - left), top + 0.08 * (bottom - top))
         if self.legend is not None:
-            if self._legend_place == "inside":
-                # below the corner label
-                self.legend.set_bbox_to_anchor((x0, y0, x1 - x0, 0.88 * (y1 - y0)), self._pixels)
-            else:
-                self.legend.set_bbox_to_anchor((x1 + 0.02 * (x1 - x0), y1), self._pixels)
-            self._static.append(self.legend)
+            self._place_legend()
 
-    def _fit_margins(self, renderer):
+    def _place_legend(self):
+        """Rows of (a short line, the label): "inside" under the corner label
+        at the right of the plot area, "right" beside it, 14 rows a column."""
+        left, top, right, bottom = self.area
+        size = self.legend[0].size
+        em = size * self.dpi / 72.0
+        handle, row = round(1.6 * em if self._legend_place == "inside" else 1.2 * em), round(1.3 * em)
+        rows = len(self.legend) if self._legend_place == "inside" else 14
+        widths = [label.box[2] - label.box[0] for label in self.legend]
+        columns = [max(widths[k:k + rows]) for k in range(0, len(widths), rows)]
+        column = [handle + round(0.5 * em) + w + round(em) for w in columns]
+        if self._legend_place == "inside":
+            x0 = right - round(0.5 * em) - column[0]
+            y0 = top + round(0.14 * (bottom - top))
+        else:
+            x0, y0 = right + round(0.02 * (right - left)), top
+        self._handles = []
+        for k, label in enumerate(self.legend):
+            c, r = divmod(k, rows)
+            x = x0 + sum(column[:c]) + round(0.4 * em)
+            y = y0 + round(0.5 * em) + r * row + row / 2
+            self._handles.append(((x, y), (x + handle, y), self.lines[k].colour))
+            label.moved(x + handle + round(0.5 * em), y)
+        height = min(rows, len(self.legend)) * row + round(em)
+        self._legend_box = (x0, y0, x0 + sum(column), y0 + height)
+
+    def _draw_legend(self, image, draw):
+        if self._legend_place == "inside":
+            draw.rectangle(self._legend_box, fill=self.WHITE, outline=(204, 204, 204))
+        width = points(1.5, self.dpi)
+        for (a, b, colour), label in zip(self._handles, self.legend):
+            draw.line([a, b], fill=colour, width=width)
+            label.draw(image, draw)
+
+    def _fit_margins(self):
         """Widen the margins where text would stick out of the image (or come
         within ``PAD`` pixels of its edge); True if they changed."""
-        W, H = self.canvas.get_width_height(physical=True)
+        W, H = self.size
         texts = self.tick_labels + self.axis_labels + [self.title]
-        boxes = [t.get_window_extent(renderer) for t in texts if t.get_text()]
-        if self.legend is not None:
-            boxes.append(self.legend.get_window_extent(renderer))
-        over = (max([0.0] + [PAD - b.x0 for b in boxes]), max([0.0] + [b.x1 - (W - PAD) for b in boxes]),
-                max([0.0] + [PAD - b.y0 for b in boxes]), max([0.0] + [b.y1 - (H - PAD) for b in boxes]))
+        boxes = [t.box for t in texts if t.text]
+        if self._legend_place == "right":
+            boxes.append(self._legend_box)
+        over = (max([0.0] + [PAD - b[0] for b in boxes]), max([0.0] + [b[2] - (W - PAD) for b in boxes]),
+                max([0.0] + [PAD - b[1] for b in boxes]), max([0.0] + [b[3] - (H - PAD) for b in boxes]))
         if not any(over):
             return False
-        left, right, bottom, top = (math.ceil(v) + 1 if v else 0 for v in over)
-        x0, y0, x1, y1 = self.area
-        self.area = (x0 + left, y0 + bottom, x1 - right, y1 - top)
+        grow_left, grow_right, grow_top, grow_bottom = (math.ceil(v) + 1 if v else 0 for v in over)
+        left, top, right, bottom = self.area
+        self.area = (left + grow_left, top + grow_top, right - grow_right, bottom - grow_bottom)
         return True
 
 
-def _inside(ticks, lo, hi):
-    """The ticks within [lo, hi] (locators return one beyond each end)."""
+def _inside(values, lo, hi):
+    """The ticks within [lo, hi] (rounding may put one just beyond an end)."""
     eps = 1e-9 * max(abs(hi - lo), 1e-300)
-    return [float(v) for v in ticks if lo - eps <= v <= hi + eps]
+    return [float(v) for v in values if lo - eps <= v <= hi + eps]

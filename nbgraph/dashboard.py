@@ -11,10 +11,10 @@ The status line follows the run every ``interval`` seconds (cheap). The
 pictures cost more: they refresh at most every ``interval`` seconds and
 spend at most ``budget`` of the time drawing (see ``Throttle``: each
 refresh is timed, and the next waits accordingly), with a final refresh at
-the end. The first picture of a run (new figures, axes drawn) is held back
+the end. The first picture of a run (the static parts drawn too) is held back
 until its expected cost fits the budget too, so a run too short to afford
 one shows the final picture only. Per step the dashboard only reads a clock.
-ipywidgets and matplotlib are imported only when a dashboard starts.
+ipywidgets and Pillow are imported only when a dashboard starts.
 """
 
 import html
@@ -61,10 +61,10 @@ class Dashboard(Reporter):
 
     poll_interval = 0.05        # seconds between looks at the kernel's shell socket
     LOOKAHEAD = 1.0             # seconds of progress the x axis leaves room for
-    # What a first picture (new figures, axes drawn) costs, in seconds: updated
-    # by every dashboard that draws one on the real clock. About 40 ms on a
-    # laptop: at a 5 % budget a run's first picture comes after ~0.8 s.
-    picture_cost = 0.04
+    # What a first picture (the static parts drawn) costs, in seconds: updated
+    # by every dashboard that draws one on the real clock. About 10 ms: at a
+    # 5 % budget a run's first picture comes after ~0.2 s.
+    picture_cost = 0.01
     _pictures = 0               # first pictures drawn in this process
 
     def __init__(self, *, title=None, log=False, grads=False, boundary=True, show_graph=False,
@@ -204,19 +204,17 @@ class Dashboard(Reporter):
         """One PNG of the plots on show, side by side (the loss curve first)."""
         import io
 
-        import numpy as np
-        from matplotlib.image import imread, imsave
-        images = [imread(io.BytesIO(bytes(w.value)), format="png") for w in self._plots()]
-        height = max(im.shape[0] for im in images)
-        row = np.ones((height, sum(im.shape[1] for im in images), 4), dtype=np.float32)
+        from PIL import Image
+
+        from .raster import png_bytes
+        images = [Image.open(io.BytesIO(bytes(w.value))).convert("RGB") for w in self._plots()]
+        row = Image.new("RGB", (sum(im.width for im in images), max(im.height for im in images)),
+                        (255, 255, 255))
         x = 0
         for im in images:
-            rgba = im if im.shape[2] == 4 else np.dstack([im, np.ones(im.shape[:2])])
-            row[:im.shape[0], x:x + im.shape[1]] = rgba
-            x += im.shape[1]
-        out = io.BytesIO()
-        imsave(out, row, format="png")
-        return out.getvalue()
+            row.paste(im, (x, 0))
+            x += im.width
+        return png_bytes(row)
 
     def _plots(self):
         plots = [self.lossplot.widget, self.boundary and self.boundary.widget,
@@ -261,7 +259,7 @@ class Dashboard(Reporter):
     def _learn_picture_cost(self, cost):
         """Remember what a first picture cost, for the next dashboard's throttle
         (only real seconds: a test's clock of its own says nothing of them;
-        and not the process's very first, which also loads matplotlib's
+        and not the process's very first, which also loads Pillow's
         modules and fonts)."""
         Dashboard._pictures += 1
         if self.real_clock and cost > 0 and Dashboard._pictures > 1:

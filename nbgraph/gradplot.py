@@ -7,9 +7,8 @@ vanishing gradient) or shoots up (exploding) stands out while it trains.
 
 import math
 
-import numpy as np
-
 from .chart import Chart
+from .raster import VIRIDIS, gradient
 
 __all__ = ["GradPlot"]
 
@@ -17,14 +16,13 @@ __all__ = ["GradPlot"]
 class GradPlot:
     """``GradPlot(names)``; ``record(epoch, norms)`` with one norm per name;
     ``redraw()`` puts a PNG in ``widget`` (an ``ipywidgets.Image``, CSS class
-    ``nbgraph-gradplot``); ``close()`` lets the matplotlib figure go."""
+    ``nbgraph-gradplot``); ``close()`` lets the chart go (the image stays)."""
 
     def __init__(self, names, *, title="gradient norm per parameter", width=5.0, height=2.8,
                  dpi=80, max_points=2000):
         import ipywidgets
-        from matplotlib import colormaps
         self.names = list(names)
-        shades = colormaps["viridis"](np.linspace(0.0, 0.85, max(len(self.names), 1)))
+        shades = gradient(VIRIDIS, max(len(self.names), 1), stop=0.85)
         self._chart_args = dict(colors=[tuple(c) for c in shades], title=title, xlabel="epoch",
                                 ylabel="||dL/dW||", log=True, legend="right", width=width,
                                 height=height, dpi=dpi, max_points=max_points,
@@ -55,7 +53,7 @@ class GradPlot:
         self.redraws += 1
 
     def close(self):
-        """Let the matplotlib figure go (the image stays)."""
+        """Let the chart go (the image stays)."""
         self.chart = None
 
     def _repr_mimebundle_(self, **kwargs):

@@ -35,7 +35,7 @@ class LossPlot:
 
     ``update(step, loss, second=None)`` records a point (cheap) and redraws
     when the throttle allows; ``close()`` (or leaving a ``with`` block) draws
-    the final state and lets the matplotlib figure go (the image stays).
+    the final state and lets the chart go (the image stays).
     ``second="val loss"`` adds a second series on the same axes. ``log=True``
     puts the loss on a log scale. The x axis follows the run (just beyond
     the last step, in steps of 1, 1.5, 2, 3, 4, 5, 6, 8 x 10^k); ``xmax``
@@ -47,7 +47,7 @@ class LossPlot:
     that points came in since the last image; ``xlim`` and ``ylim`` are the
     axis ranges of the image on show. ``clock`` (default
     ``time.monotonic``) may be replaced, e.g. by a fake clock in tests.
-    ``chart`` holds the matplotlib side (``chart.figure``, ``chart.lines``,
+    ``chart`` holds the drawing (``chart.image``, ``chart.lines``,
     ``chart.tick_labels``...: see ``Chart``) until ``close()``.
     """
 
@@ -111,7 +111,7 @@ class LossPlot:
 
     def close(self):
         """The final image (if anything changed since the last), then let the
-        matplotlib figure go: a finished plot keeps only its PNG."""
+        chart go: a finished plot keeps only its PNG."""
         if self.dirty:
             self.redraw()
         self.chart = None

@@ -475,7 +475,7 @@ def test_the_first_picture_waits_until_its_cost_fits_the_budget(moons, monkeypat
     assert h.dashboard.refreshes == 0 and h.dashboard.lossplot.redraws == 1
     assert h.dashboard.lossplot.png.startswith(b"\x89PNG")
     # On the real clock a dashboard learns what its first picture cost, for the
-    # next one (not from the process's very first picture: it loads matplotlib).
+    # next one (not from the process's very first picture: it loads Pillow).
     monkeypatch.setattr(Dashboard, "picture_cost", 123.0)
     monkeypatch.setattr(Dashboard, "_pictures", 0)
     ng.fit(_model(), X, y, loss="hinge", epochs=2, live=_dash())
@@ -506,8 +506,8 @@ def test_no_refresh_just_before_the_end(moons):
 
 
 def test_finished_dashboards_let_their_figures_go(moons):
-    """A dashboard lives as long as its widgets (the kernel keeps those); its
-    matplotlib figures do not: only the PNGs on show stay."""
+    """A dashboard lives as long as its widgets (the kernel keeps those); the
+    pictures it draws with do not: only the PNGs on show stay."""
     X, y = moons
     refs = []
     clock = FakeClock()
@@ -516,14 +516,14 @@ def test_finished_dashboards_let_their_figures_go(moons):
         clock.t += 0.1
         dash = history.dashboard
         if dash.lossplot.chart is not None and not refs:
-            refs.extend(weakref.ref(f) for f in (dash.lossplot.chart.figure,
-                                                 dash.boundary.figure.figure))
+            refs.extend(weakref.ref(f) for f in (dash.lossplot.chart, dash.lossplot.chart.image,
+                                                 dash.boundary.image))
 
     dashboards = [ng.fit(_model(), X, y, loss="hinge", epochs=10, live=_dash(clock=clock),
                          callback=tick).dashboard for _ in range(3)]
     gc.collect()
-    assert len(refs) == 2 and all(ref() is None for ref in refs)   # though the dashboards live
-    assert all(d.lossplot.chart is None and d.boundary.figure is None for d in dashboards)
+    assert len(refs) == 3 and all(ref() is None for ref in refs)   # though the dashboards live
+    assert all(d.lossplot.chart is None and d.boundary.image is None for d in dashboards)
     assert all(d.lossplot.png.startswith(b"\x89PNG") for d in dashboards)
 
 
