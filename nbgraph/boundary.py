@@ -2,9 +2,9 @@
 
 No axes: coordinates matter little here. The plot area is a fixed box of
 pixels; the regions are computed in numpy straight into its pixels, and the
-points and the frame are drawn on them with Pillow (twice the size, then
-scaled down: smooth circles). The title, the only static part, is drawn
-once and the picture copied from it before each redraw.
+points and the frame are laid on them with Pillow. The title and the points
+(drawn twice the size, then scaled down: smooth circles) do not change:
+they are drawn once, and each redraw starts from copies of them.
 """
 
 import numpy as np
@@ -66,7 +66,7 @@ class BoundaryPlot:
                                                 round(0.97 * W), round(0.97 * H))
         self.title = Label(title, (left + right) / 2, top - points(6, dpi), size=9, dpi=dpi,
                            anchor="ms")
-        self._background = None
+        self._background = self._points = None
         # Each point's centre in pixels: x from lo to hi across the area, y upwards.
         span = self.hi - self.lo
         self.point_pixels = np.column_stack([
@@ -90,21 +90,31 @@ class BoundaryPlot:
 
     def close(self):
         """Let the pictures go; the PNG on show stays."""
-        self._background = self.image = None
+        self._background = self._points = self.image = None
 
     def _draw(self, regions):
-        """The picture: the title (kept), the RGB pixels ``regions`` in the
-        plot area, the points and the frame on them."""
+        """The picture: the title, the RGB pixels ``regions`` in the plot area,
+        the points and the frame on them. The title and the points do not
+        change: they are drawn once (the points twice the size, then scaled
+        down: smooth circles) and laid on each new picture."""
         from PIL import Image, ImageDraw
+        left, top, right, bottom = self.area
         if self._background is None:
             self._background = Image.new("RGB", self.size, (255, 255, 255))
-            self.title.draw(self._background, ImageDraw.Draw(self._background))
+            self.title.draw(self._background)
+            self._points = self._points_layer()
         image = self._background.copy()
+        area = Image.fromarray(regions)
+        area.paste(self._points, (0, 0), self._points)      # their alpha lays them on
+        image.paste(area, (left, top))
+        ImageDraw.Draw(image).rectangle(self.area, outline=self.INK, width=points(0.8, self.dpi))
+        return image
+
+    def _points_layer(self):
+        """The data points on a transparent layer the size of the plot area."""
+        from PIL import Image, ImageDraw
         left, top, right, bottom = self.area
-        # The area at SCALE times the size (each region pixel a SCALE x SCALE
-        # block: scaling down gives it back exactly), the points on it.
-        layer = Image.fromarray(regions).resize(((right - left) * SCALE, (bottom - top) * SCALE),
-                                                Image.Resampling.NEAREST)
+        layer = Image.new("RGBA", ((right - left) * SCALE, (bottom - top) * SCALE), (0, 0, 0, 0))
         draw = ImageDraw.Draw(layer)
         # as matplotlib's scatter(s=12) draws them: 12 square points, a thin dark edge
         r = (12 ** 0.5) / 2 * self.dpi / 72.0 * SCALE
@@ -113,9 +123,7 @@ class BoundaryPlot:
         for (cx, cy), fill in zip(self.point_pixels, fills):
             cx, cy = (cx - left) * SCALE, (cy - top) * SCALE
             draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill, outline=self.INK, width=edge)
-        image.paste(layer.resize((right - left, bottom - top), Image.Resampling.BOX), (left, top))
-        ImageDraw.Draw(image).rectangle(self.area, outline=self.INK, width=points(0.8, self.dpi))
-        return image
+        return layer.resize((right - left, bottom - top), Image.Resampling.BOX)
 
     def _regions(self, values):
         """RGB pixels of the plot area (top row first) for the lattice ``values``

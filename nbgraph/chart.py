@@ -164,7 +164,7 @@ class Chart:
         self.full_redraws = 0       # of which with the static part drawn (new limits)
         self.image, self.png = None, b""
         self._ylim = None
-        self.drawn_limits = self._background = None
+        self.drawn_limits = self._background = self._grid = None
         self.tick_labels = []
         self.size = W, H = round(width * dpi), round(height * dpi)
         left, right, bottom, top = margins
@@ -215,17 +215,16 @@ class Chart:
         left, top, right, bottom = self.area
         image = self._background.copy()
         if x is not None:
-            # The lines at SCALE times the size, clipped to the plot area by the
-            # layer's own edges, then scaled down onto the grid.
-            layer = Image.new("RGBA", ((right - left) * SCALE, (bottom - top) * SCALE), (0, 0, 0, 0))
-            self._draw_lines(ImageDraw.Draw(layer))
-            layer = layer.resize((right - left, bottom - top), Image.Resampling.BOX)
-            image.paste(layer, (left, top), layer)      # its alpha blends it in
+            # The lines on the plot area's grid at SCALE times the size (clipped
+            # by its edges), then scaled down into place.
+            area = self._grid.copy()
+            self._draw_lines(ImageDraw.Draw(area))
+            image.paste(area.resize((right - left, bottom - top), Image.Resampling.BOX), (left, top))
         draw = ImageDraw.Draw(image)
         draw.rectangle(self.area, outline=self.INK, width=points(0.8, self.dpi))
         if self._legend_place == "inside":
             self._draw_legend(image, draw)
-        self.text.draw(image, draw)
+        self.text.draw(image)
         self.image = image
         self.png = png_bytes(image)
         self.redraws += 1
@@ -284,14 +283,24 @@ class Chart:
         draw = ImageDraw.Draw(image)
         left, top, right, bottom = self.area
         tick = points(self.TICK, self.dpi)
+        # The plot area at SCALE times the size, for the lines to be drawn on:
+        # each grid line covers exactly the SCALE x SCALE blocks of its pixels,
+        # so that scaled down it is as sharp as the one drawn here below.
+        grid = Image.new("RGB", ((right - left) * SCALE, (bottom - top) * SCALE), self.WHITE)
+        fine = ImageDraw.Draw(grid)
         for col in self._xpix:
             draw.line([(col, top), (col, bottom)], fill=self.GRID)
             draw.line([(col, bottom), (col, bottom + tick)], fill=self.INK)
+            c = (col - left) * SCALE
+            fine.rectangle([c, 0, c + SCALE - 1, grid.height], fill=self.GRID)
         for row in self._ypix:
             draw.line([(left, row), (right, row)], fill=self.GRID)
             draw.line([(left - tick, row), (left, row)], fill=self.INK)
+            r = (row - top) * SCALE
+            fine.rectangle([0, r, grid.width, r + SCALE - 1], fill=self.GRID)
+        self._grid = grid
         for label in self.tick_labels + self.axis_labels + [self.title]:
-            label.draw(image, draw)
+            label.draw(image)
         if self._legend_place == "right":
             self._draw_legend(image, draw)
         self._background = image
@@ -362,7 +371,7 @@ class Chart:
         width = points(1.5, self.dpi)
         for (a, b, colour), label in zip(self._handles, self.legend):
             draw.line([a, b], fill=colour, width=width)
-            label.draw(image, draw)
+            label.draw(image)
 
     def _fit_margins(self):
         """Widen the margins where text would stick out of the image (or come

@@ -124,21 +124,15 @@ class Label:
         left, top, right, bottom = _bbox(self.text, self.size, self.dpi, self.anchor)
         return (self.x + left, self.y + top, self.x + right, self.y + bottom)
 
-    def draw(self, image, draw):
-        """Draw on the Pillow ``image`` (``draw``: its ``ImageDraw``)."""
+    def draw(self, image):
+        """Draw on the Pillow ``image``: its coverage (rendered once per text,
+        size and turn; labels repeat from one picture to the next) pasted in
+        its colour where ``box`` says."""
         if not self.text:
             return
-        f = font(self.size, self.dpi)
-        if self.rotation == 90:
-            from PIL import Image, ImageDraw
-            left, top, right, bottom = f.getbbox(self.text, anchor="lt")
-            mask = Image.new("L", (right - left, bottom - top), 0)
-            ImageDraw.Draw(mask).text((-left, -top), self.text, font=f, fill=255, anchor="lt")
-            mask = mask.transpose(Image.Transpose.ROTATE_90)
-            x0, y0, _, _ = self.box
-            image.paste(self.colour, (int(round(x0)), int(round(y0))), mask)
-            return
-        draw.text((self.x, self.y), self.text, font=f, fill=self.colour, anchor=self.anchor)
+        x0, y0, _, _ = self.box
+        image.paste(self.colour, (int(round(x0)), int(round(y0))),
+                    _coverage(self.text, self.size, self.dpi, self.rotation))
 
     def __repr__(self):
         return f"Label({self.text!r} at {self.x:.0f},{self.y:.0f})"
@@ -148,6 +142,17 @@ class Label:
 def _bbox(text, size, dpi, anchor):
     """The box of ``text`` around its anchor point (labels repeat: measured once)."""
     return font(size, dpi).getbbox(text, anchor=anchor)
+
+
+@functools.lru_cache(maxsize=512)
+def _coverage(text, size, dpi, rotation):
+    """``text`` rendered as an "L" image of its box: how much of each pixel it covers."""
+    from PIL import Image, ImageDraw
+    f = font(size, dpi)
+    left, top, right, bottom = _bbox(text, size, dpi, "lt")
+    mask = Image.new("L", (max(right - left, 1), max(bottom - top, 1)), 0)
+    ImageDraw.Draw(mask).text((-left, -top), text, font=f, fill=255, anchor="lt")
+    return mask.transpose(Image.Transpose.ROTATE_90) if rotation == 90 else mask
 
 
 def png_bytes(image):
