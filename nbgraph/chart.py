@@ -151,6 +151,8 @@ class Chart:
     """
 
     TICK = 3.5      # tick length and label pad, points (matplotlib's defaults)
+    LEGEND_WIDTH = 0.4  # the most of the image's width a legend beside the plot takes
+    MIN_AREA = 0.3      # the least of the image's width and height the plot area keeps
     WHITE, INK, GRID = (255, 255, 255), (0, 0, 0), (231, 231, 231)
 
     def __init__(self, series, *, colors=None, title=None, xlabel="step", ylabel="", log=False,
@@ -173,16 +175,18 @@ class Chart:
         self.area = (round(left * W), round((1 - top) * H), round(right * W), round((1 - bottom) * H))
         colors = colors or [TAB10[i % 10] for i in range(len(series))]
         self.lines = [Line(label, c) for label, c in zip(series, colors)]
-        self.title = Label(title or "", 0, 0, size=10, dpi=dpi, anchor="ms")
+        self._title = str(title or "")
+        self.title = Label(self._title, 0, 0, size=10, dpi=dpi, anchor="ms")
         self.axis_labels = [Label(xlabel or "", 0, 0, size=9, dpi=dpi, anchor="mt"),
                             Label(ylabel or "", 0, 0, size=9, dpi=dpi, anchor="rm", rotation=90)]
         self.text = Label("", 0, 0, size=8, dpi=dpi, anchor="rs", colour="0.3")
         self._legend_place = legend
-        self.legend = None
+        self.legend = self._entries = None
         if legend in ("inside", "right"):
             size = 8 if legend == "inside" else 7
-            self.legend = [Label(line.label, 0, 0, size=size, dpi=dpi, anchor="lm")
-                           for line in self.lines]
+            self._entries = [Label(_cut(line.label), 0, 0, size=size, dpi=dpi, anchor="lm")
+                             for line in self.lines]
+            self.legend = list(self._entries)
         self._legend_box = None
         self._handles = []
 
@@ -335,26 +339,40 @@ class Chart:
         xlabel.moved((left + right) / 2, below + pad)
         ylabel.moved(beside - pad, (top + bottom) / 2)
         self.title.moved((left + right) / 2, top - points(6.0, dpi))
+        self.title.text = self._title
+        while (self.title.box[0] < PAD or self.title.box[2] > self.size[0] - PAD) \
+                and len(self.title.text) > 2:
+            self.title.text = self.title.text[:-2] + "…"        # a title too long for the picture
         self.text.moved(left + 0.98 * (right - left), top + 0.08 * (bottom - top))
         if self.legend is not None:
             self._place_legend()
 
     def _place_legend(self):
         """Rows of (a short line, the label): "inside" under the corner label
-        at the right of the plot area, "right" beside it, 14 rows a column."""
+        at the right of the plot area; "right" beside it, 14 rows a column,
+        as many columns as fit in ``LEGEND_WIDTH`` of the image (the entries
+        that do not fit are counted on the last row: "+12 more")."""
         left, top, right, bottom = self.area
-        size = self.legend[0].size
+        entries = self._entries
+        size = entries[0].size
         em = size * self.dpi / 72.0
         handle, row = round(1.6 * em if self._legend_place == "inside" else 1.2 * em), round(1.3 * em)
-        rows = len(self.legend) if self._legend_place == "inside" else 14
-        widths = [label.box[2] - label.box[0] for label in self.legend]
-        columns = [max(widths[k:k + rows]) for k in range(0, len(widths), rows)]
-        column = [handle + round(0.5 * em) + w + round(em) for w in columns]
+        rows = len(entries) if self._legend_place == "inside" else 14
+        widths = [label.box[2] - label.box[0] for label in entries]
+        column = [handle + round(0.5 * em) + max(widths[k:k + rows]) + round(em)
+                  for k in range(0, len(widths), rows)]
+        shown = len(entries)
         if self._legend_place == "inside":
             x0 = right - round(0.5 * em) - column[0]
             y0 = top + round(0.14 * (bottom - top))
         else:
             x0, y0 = right + round(0.02 * (right - left)), top
+            fit = 1
+            while fit < len(column) and sum(column[:fit + 1]) <= self.LEGEND_WIDTH * self.size[0]:
+                fit += 1
+            if fit < len(column):
+                column, shown = column[:fit], fit * rows - 1
+        self.legend = entries[:shown]
         self._handles = []
         for k, label in enumerate(self.legend):
             c, r = divmod(k, rows)
@@ -362,15 +380,21 @@ class Chart:
             y = y0 + round(0.5 * em) + r * row + row / 2
             self._handles.append(((x, y), (x + handle, y), self.lines[k].colour))
             label.moved(x + handle + round(0.5 * em), y)
-        height = min(rows, len(self.legend)) * row + round(em)
+        if shown < len(entries):        # the last row of the last column
+            x = x0 + sum(column[:-1]) + round(0.4 * em)
+            y = y0 + round(0.5 * em) + (rows - 1) * row + row / 2
+            self.legend.append(Label(f"+{len(entries) - shown} more", x, y, size=size,
+                                     dpi=self.dpi, anchor="lm", colour="0.3"))
+        height = min(rows, len(entries)) * row + round(em)
         self._legend_box = (x0, y0, x0 + sum(column), y0 + height)
 
     def _draw_legend(self, image, draw):
         if self._legend_place == "inside":
             draw.rectangle(self._legend_box, fill=self.WHITE, outline=(204, 204, 204))
         width = points(1.5, self.dpi)
-        for (a, b, colour), label in zip(self._handles, self.legend):
+        for (a, b, colour) in self._handles:
             draw.line([a, b], fill=colour, width=width)
+        for label in self.legend:
             label.draw(image)
 
     def _fit_margins(self):
@@ -387,8 +411,35 @@ class Chart:
             return False
         grow_left, grow_right, grow_top, grow_bottom = (math.ceil(v) + 1 if v else 0 for v in over)
         left, top, right, bottom = self.area
+        # The plot area keeps at least MIN_AREA of each side, whatever the text.
+        spare_x = max(0, right - left - round(self.MIN_AREA * W))
+        spare_y = max(0, bottom - top - round(self.MIN_AREA * H))
+        grow_left, grow_right = _share(grow_left, grow_right, spare_x)
+        grow_top, grow_bottom = _share(grow_top, grow_bottom, spare_y)
+        if not (grow_left or grow_right or grow_top or grow_bottom):
+            return False
         self.area = (left + grow_left, top + grow_top, right - grow_right, bottom - grow_bottom)
         return True
+
+
+def _cut(name, limit=24):
+    """A legend entry of at most ``limit`` characters: the end of a long name
+    (``…layers.12.attention.W``), where parameter names differ."""
+    name = str(name)
+    if len(name) <= limit:
+        return name
+    tail = name[-(limit - 1):]
+    dot = tail.find(".")
+    return "…" + (tail[dot + 1:] if 0 <= dot < len(tail) - 1 else tail)
+
+
+def _share(a, b, spare):
+    """Margins to grow by ``a`` and ``b`` pixels, scaled down together to at
+    most ``spare`` in all."""
+    if a + b <= spare:
+        return a, b
+    scale = spare / (a + b)
+    return int(a * scale), int(b * scale)
 
 
 def _inside(values, lo, hi):

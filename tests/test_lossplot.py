@@ -297,6 +297,34 @@ def test_gradient_plot_one_line_per_parameter_on_a_log_scale():
     assert bytes(plot.widget.value).startswith(PNG)
 
 
+def test_a_deep_model_s_legend_fits_and_counts_the_rest():
+    """40 long parameter names: the legend takes the columns that fit, cut
+    names to their ends, counts the others; the plot keeps its room."""
+    from nbgraph.gradplot import GradPlot
+    names = [f"encoder.layers.{i}.attention.W" for i in range(40)]
+    plot = GradPlot(names)
+    for epoch in range(1, 20):
+        plot.record(epoch, [1e-3 * (i + 1) / epoch for i in range(40)])
+    plot.redraw()
+    chart = plot.chart
+    width, height = chart.size
+    texts = [t.text for t in chart.legend]
+    assert texts[0] == "…layers.0.attention.W" and texts[-1] == f"+{40 - len(texts) + 1} more"
+    for label in chart.legend:
+        x0, y0, x1, y1 = label.box
+        assert x0 >= 0 and y0 >= 0 and x1 <= width and y1 <= height, label
+    left, top, right, bottom = chart.area
+    assert right - left >= 0.3 * width and bottom - top >= 0.3 * height
+
+
+def test_a_title_too_long_for_the_picture_is_cut():
+    plot = ng.LossPlot(title="a <b>title</b> " * 10, clock=FakeClock())
+    title = plot.chart.title
+    assert title.text.endswith("…") and title.text.startswith("a <b>title</b>")
+    x0, _, x1, _ = title.box
+    assert x0 >= 0 and x1 <= plot.chart.size[0]
+
+
 def test_boundary_regions_points_and_frame():
     from nbgraph.boundary import BoundaryPlot
     X = np.array([[0.0, 0.0], [1.0, 1.0]])
