@@ -138,8 +138,9 @@ class Chart:
     ``redraw(xs, columns, text)`` draws. ``log``: log-scale y. ``xmax``: a
     fixed x range instead of one that follows the run. ``legend``: "inside"
     (upper right, under the corner label), "right" (beside the plot area) or
-    None. ``max_points``: lines are thinned to at most this many points, so
-    drawing costs the same however long the run. Sizes as matplotlib's:
+    None. ``max_points``: lines are thinned to at most this many points (each
+    stretch keeps its lowest and highest), so drawing costs the same however
+    long the run. Sizes as matplotlib's:
     ``width`` and ``height`` in inches at ``dpi``; ``margins`` (left, right,
     bottom, top) as fractions of the image from its bottom left.
 
@@ -191,12 +192,25 @@ class Chart:
         self._handles = []
 
     # -- drawing ----------------------------------------------------------------
-    def _thin(self, values):
-        """At most ``max_points`` evenly spaced points: drawing cost stays flat."""
-        values = np.asarray(values, dtype=np.float64)
-        if len(values) <= self.max_points:
-            return values
-        return values[np.linspace(0, len(values) - 1, self.max_points).astype(np.intp)]
+    def _thin(self, x, y):
+        """At most ``max_points`` of the points ``(x, y)``: in order, each of
+        ``max_points / 2`` equal runs of points keeps its lowest and its
+        highest (a run that is all NaN keeps one NaN: a gap). Drawing then
+        costs the same however long the training, and a spike stays in the
+        picture however short (even spacing would skip most of them)."""
+        y = np.asarray(y, dtype=np.float64)
+        n = len(y)
+        if n <= self.max_points:
+            return x, y
+        k = math.ceil(n / (self.max_points // 2))         # points per run
+        runs = np.concatenate([y, np.full(-n % k, np.nan)]).reshape(-1, k)
+        missing = np.isnan(runs)
+        low = np.where(missing, np.inf, runs).argmin(axis=1)
+        high = np.where(missing, -np.inf, runs).argmax(axis=1)
+        start = np.arange(len(runs)) * k
+        keep = np.column_stack([start + np.minimum(low, high), start + np.maximum(low, high)])
+        keep = np.minimum(keep.ravel(), n - 1)
+        return x[keep], y[keep]
 
     def redraw(self, xs, columns, text="", reach=None):
         """Draw the series ``columns`` (one list of values per line, NaN: a
@@ -207,10 +221,10 @@ class Chart:
         from PIL import Image, ImageDraw
         x = ys = None
         if len(xs):
-            x = self._thin(xs)
-            ys = [self._thin(v) for v in columns]
-            for line, y in zip(self.lines, ys):
-                line.x, line.y = x, y
+            x = np.asarray(xs, dtype=np.float64)
+            for line, v in zip(self.lines, columns):
+                line.x, line.y = self._thin(x, v)
+            ys = [line.y for line in self.lines]       # with every series' lowest and highest
         self.text.text = text
         limits = self.limits(x, ys, reach)
         if limits != self.drawn_limits:

@@ -133,6 +133,26 @@ def test_many_points_are_thinned_for_drawing():
     assert len(plot.losses) == 5000
 
 
+def test_thinning_keeps_every_spike():
+    """100,000 points drawn as 2,000: a one-step spike (a loss that jumps for
+    one epoch) and a one-step dip are still drawn, where they are."""
+    plot = ng.LossPlot(clock=FakeClock(), draw_now=False)
+    losses = np.full(100_000, 0.5)
+    losses[31_337], losses[77_777] = 3.0, 0.01
+    plot.extend(range(100_000), losses)
+    plot.redraw()
+    line = plot.chart.lines[0]
+    assert len(line.x) <= 2000
+    assert line.y.max() == 3.0 and line.x[line.y.argmax()] == 31_337
+    assert line.y.min() == 0.01 and line.x[line.y.argmin()] == 77_777
+    assert np.all(np.diff(line.x) >= 0)                 # in order
+    assert plot.ylim[1] >= 3.0
+    col, row = (int(round(v)) for v in plot.chart.pixel(31_337, 2.9))
+    pixels = _pixels(plot.png)
+    blue = (pixels[:, :, 2].astype(int) - pixels[:, :, 0]) > 60
+    assert blue[row - 3:row + 4, col - 2:col + 3].any()   # the spike is in the picture
+
+
 def test_boundary_plot_changes_with_the_model():
     from nbgraph.boundary import BoundaryPlot
     X, y = ng.datasets.moons(60, seed=0)
