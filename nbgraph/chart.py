@@ -140,9 +140,9 @@ class Chart:
     (upper right, under the corner label), "right" (beside the plot area) or
     None. ``max_points``: lines are thinned to at most this many points (each
     stretch keeps its lowest and highest), so drawing costs the same however
-    long the run. Sizes as matplotlib's:
-    ``width`` and ``height`` in inches at ``dpi``; ``margins`` (left, right,
-    bottom, top) as fractions of the image from its bottom left.
+    long the run. Sizes as matplotlib's: ``width`` and ``height`` in inches
+    at ``dpi``; ``margins`` (left, right, bottom, top) as fractions of the
+    image from its bottom left.
 
     After a redraw: ``image`` (a Pillow image) and ``png``; ``area``, the plot
     area's frame in pixels ``(left, top, right, bottom)`` from the top left;
@@ -232,12 +232,12 @@ class Chart:
             self.full_redraws += 1
         left, top, right, bottom = self.area
         image = self._background.copy()
+        # The lines on the plot area's grid at SCALE times the size (clipped
+        # by its edges), then scaled down into place.
+        area = self._grid.copy()
         if x is not None:
-            # The lines on the plot area's grid at SCALE times the size (clipped
-            # by its edges), then scaled down into place.
-            area = self._grid.copy()
             self._draw_lines(ImageDraw.Draw(area))
-            image.paste(area.resize((right - left, bottom - top), Image.Resampling.BOX), (left, top))
+        image.paste(area.resize((right - left, bottom - top), Image.Resampling.BOX), (left, top))
         draw = ImageDraw.Draw(image)
         draw.rectangle(self.area, outline=self.INK, width=points(0.8, self.dpi))
         if self._legend_place == "inside":
@@ -301,18 +301,16 @@ class Chart:
         draw = ImageDraw.Draw(image)
         left, top, right, bottom = self.area
         tick = points(self.TICK, self.dpi)
-        # The plot area at SCALE times the size, for the lines to be drawn on:
-        # each grid line covers exactly the SCALE x SCALE blocks of its pixels,
-        # so that scaled down it is as sharp as the one drawn here below.
+        # The plot area with its grid, at SCALE times the size for the lines to
+        # be drawn on: each grid line covers exactly the SCALE x SCALE blocks
+        # of its pixels, so that scaled down it is one sharp pixel wide.
         grid = Image.new("RGB", ((right - left) * SCALE, (bottom - top) * SCALE), self.WHITE)
         fine = ImageDraw.Draw(grid)
         for col in self._xpix:
-            draw.line([(col, top), (col, bottom)], fill=self.GRID)
             draw.line([(col, bottom), (col, bottom + tick)], fill=self.INK)
             c = (col - left) * SCALE
             fine.rectangle([c, 0, c + SCALE - 1, grid.height], fill=self.GRID)
         for row in self._ypix:
-            draw.line([(left, row), (right, row)], fill=self.GRID)
             draw.line([(left - tick, row), (left, row)], fill=self.INK)
             r = (row - top) * SCALE
             fine.rectangle([0, r, grid.width, r + SCALE - 1], fill=self.GRID)
