@@ -119,10 +119,10 @@ class BoundaryPlot:
         # as matplotlib's scatter(s=12) draws them: 12 square points, a thin dark edge
         r = (12 ** 0.5) / 2 * self.dpi / 72.0 * SCALE
         edge = max(1, round(0.4 * self.dpi / 72.0 * SCALE))
-        fills = [tuple(int(round(255 * c)) for c in colour) for colour in self.point_colours]
-        for (cx, cy), fill in zip(self.point_pixels, fills):
+        for (cx, cy), colour in zip(self.point_pixels, self.point_colours):
             cx, cy = (cx - left) * SCALE, (cy - top) * SCALE
-            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill, outline=self.INK, width=edge)
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=rgb(colour), outline=self.INK,
+                         width=edge)
         return layer.resize((right - left, bottom - top), Image.Resampling.BOX)
 
     def _regions(self, values):

@@ -320,14 +320,13 @@ class Chart:
         if self._legend_place == "right":
             self._draw_legend(image, draw)
         self._background = image
-        self.drawn_limits = limits
 
     def _layout(self, limits):
         """Place the ticks, their labels, the axis labels, the title, the
         corner label and the legend for ``limits`` in the current ``area``."""
         (xlo, xhi), (ylo, yhi) = limits
         left, top, right, bottom = self.area
-        self.drawn_limits = limits
+        self.drawn_limits = limits          # what ``pixel`` places by, from here on
         xticks = _inside(ticks(xlo, xhi, 3), xlo, xhi)
         if self.log:
             yticks = _inside(log_ticks(ylo, yhi), ylo, yhi)
@@ -348,14 +347,14 @@ class Chart:
         below = max([bottom + gap] + [t.box[3] for t in xlabels])
         beside = min([left - gap] + [t.box[0] for t in ylabels])
         xlabel, ylabel = self.axis_labels
-        xlabel.moved((left + right) / 2, below + pad)
-        ylabel.moved(beside - pad, (top + bottom) / 2)
-        self.title.moved((left + right) / 2, top - points(6.0, dpi))
+        xlabel.move_to((left + right) / 2, below + pad)
+        ylabel.move_to(beside - pad, (top + bottom) / 2)
+        self.title.move_to((left + right) / 2, top - points(6.0, dpi))
         self.title.text = self._title
         while (self.title.box[0] < PAD or self.title.box[2] > self.size[0] - PAD) \
                 and len(self.title.text) > 2:
             self.title.text = self.title.text[:-2] + "…"        # a title too long for the picture
-        self.text.moved(left + 0.98 * (right - left), top + 0.08 * (bottom - top))
+        self.text.move_to(left + 0.98 * (right - left), top + 0.08 * (bottom - top))
         if self.legend is not None:
             self._place_legend()
 
@@ -384,18 +383,18 @@ class Chart:
                 fit += 1
             if fit < len(column):
                 column, shown = column[:fit], fit * rows - 1
+        def slot(k):        # where entry k starts: its column's left, its row's middle
+            c, r = divmod(k, rows)
+            return x0 + sum(column[:c]) + round(0.4 * em), y0 + round(0.5 * em) + r * row + row / 2
+
         self.legend = entries[:shown]
         self._handles = []
         for k, label in enumerate(self.legend):
-            c, r = divmod(k, rows)
-            x = x0 + sum(column[:c]) + round(0.4 * em)
-            y = y0 + round(0.5 * em) + r * row + row / 2
+            x, y = slot(k)
             self._handles.append(((x, y), (x + handle, y), self.lines[k].colour))
-            label.moved(x + handle + round(0.5 * em), y)
+            label.move_to(x + handle + round(0.5 * em), y)
         if shown < len(entries):        # the last row of the last column
-            x = x0 + sum(column[:-1]) + round(0.4 * em)
-            y = y0 + round(0.5 * em) + (rows - 1) * row + row / 2
-            self.legend.append(Label(f"+{len(entries) - shown} more", x, y, size=size,
+            self.legend.append(Label(f"+{len(entries) - shown} more", *slot(shown), size=size,
                                      dpi=self.dpi, anchor="lm", colour="0.3"))
         height = min(rows, len(entries)) * row + round(em)
         self._legend_box = (x0, y0, x0 + sum(column), y0 + height)

@@ -106,10 +106,8 @@ class Label:
         self.size, self.dpi, self.anchor = size, dpi, anchor
         self.colour, self.rotation = rgb(colour), int(rotation)
 
-    def moved(self, x=None, y=None):
-        self.x = self.x if x is None else float(x)
-        self.y = self.y if y is None else float(y)
-        return self
+    def move_to(self, x, y):
+        self.x, self.y = float(x), float(y)
 
     @property
     def box(self):
